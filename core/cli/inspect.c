@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+#include "cli.h"
+
+int cli_open_pkgdb(struct cli *cli, struct pkguard_pkgdb **db)
+{
+	if (!cli->backend)
+		return pkguard_fail(cli->ctx, -PKGUARD_EUSAGE,
+				    "no package manager of this build manages '%s' (try --backend)",
+				    pkguard_ctx_root(cli->ctx));
+	return cli->backend->open(cli->ctx, db);
+}
+
+struct version_of {
+	char *version;
+	char *arch;
+	size_t count;
+};
+
+static int remember_version(void *userdata, const struct pkguard_pkginfo *pkg)
+{
+	struct version_of *v = userdata;
+
+	/* Several instances (multi-arch): keep the first, count them. */
+	if (v->count++ == 0) {
+		v->version = pkg->version ? strdup(pkg->version) : NULL;
+		v->arch = pkg->arch ? strdup(pkg->arch) : NULL;
+	}
+	return 0;
+}
+
+struct add_paths {
+	struct pkguard_fileset *fs;
+	size_t target;
+};
+
+static int add_path(void *userdata, const struct pkguard_pkginfo *pkg, const char *path)
+{
+	struct add_paths *a = userdata;
+
+	return pkguard_fileset_add_path(a->fs, a->target, path);
+}
+
+int inspection_add_package(struct cli *cli, struct pkguard_pkgdb *db, struct pkguard_fileset *fs,
+			   const char *name)
+{
+	struct version_of v = {0};
+	struct add_paths a = {fs, 0};
+	int rc;
+
+	rc = cli->backend->lookup(db, name, remember_version, &v);
+	if (rc == 0)
+		rc = pkguard_fileset_add_target(fs, name, v.count == 1 ? v.arch : NULL, v.version,
+						NULL, &a.target);
+	if (rc == 0)
+		rc = cli->backend->files(db, name, add_path, &a);
+	free(v.version);
+	free(v.arch);
+	return rc;
+}
+
+int inspection_run(struct cli *cli, struct inspection *ins)
+{
+	struct pkguard_scan_opts opts = {.want = ins->fs};
+	uint64_t t0 = pkguard_now_ns();
+	int rc;
+
+	/* Without /proc/locks lock holders are unknown, but exe and maps still answer. */
+	rc = pkguard_locktab_read(cli->ctx, &ins->locks);
+	if (rc < 0)
+		pkguard_log(cli->ctx, PKGUARD_LOG_WARN, "%s; lock holders are not reported",
+			    pkguard_ctx_errmsg(cli->ctx));
+	opts.locks = ins->locks;
+	rc = pkguard_proc_scan(cli->ctx, &opts, &ins->procs);
+	if (rc == 0)
+		rc = pkguard_detect(cli->ctx, ins->fs, ins->procs, &ins->findings);
+	ins->seconds = (double)(pkguard_now_ns() - t0) / 1e9;
+	return rc;
+}
+
+/* A path label can be looked up as a file name only if it is one. */
+static bool plausible_path(const char *label)
+{
+	size_t n = strlen(label);
+
+	/* " (deleted)": replaced or removed; it is no installed file any more. */
+	return label[0] == '/' && !(n > 10 && strcmp(label + n - 10, " (deleted)") == 0);
+}
+
+struct owner_ctx {
+	struct pkguard_fileset *fs;
+	const char *path;
+	/* Package names already made targets: name -> target index, kept in the fileset. */
+	int rc;
+};
+
+static int add_owner(void *userdata, const struct pkguard_pkginfo *pkg)
+{
+	struct owner_ctx *o = userdata;
+	size_t i, n = pkguard_fileset_n_targets(o->fs), target = n;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(pkguard_fileset_target(o->fs, i)->name, pkg->name) == 0) {
+			target = i;
+			break;
+		}
+	}
+	if (target == n) {
+		int rc = pkguard_fileset_add_target(o->fs, pkg->name, pkg->arch, pkg->version,
+						    NULL, &target);
+		if (rc < 0)
+			return rc;
+	}
+	return pkguard_fileset_add_path(o->fs, target, o->path);
+}
+
+int inspection_run_all(struct cli *cli, struct pkguard_pkgdb *db, struct inspection *ins)
+{
+	struct pkguard_scan_opts opts = {0};
+	uint64_t t0 = pkguard_now_ns();
+	size_t i;
+	int rc;
+
+	rc = pkguard_proc_scan(cli->ctx, &opts, &ins->procs);
+	if (rc < 0)
+		return rc;
+	/*
+	 * Every distinct file the processes use, once: its label names a
+	 * candidate path, the package database its owners, and the fileset's
+	 * stat() of that path under the root decides by identity. A label that
+	 * lies (a renamed, deleted or spoofed file) finds no matching inode.
+	 */
+	for (i = 0; i < ins->procs->n_seen; i++) {
+		const struct pkguard_seen *seen = &ins->procs->seen[i];
+		struct owner_ctx o = {ins->fs, seen->label, 0};
+
+		if (!plausible_path(seen->label))
+			continue;
+		rc = cli->backend->owners(db, seen->label, add_owner, &o);
+		if (rc < 0)
+			return rc;
+	}
+	/*
+	 * btrfs: maps shows the superblock's anonymous device, which matches
+	 * no st_dev. Where only the inode matches, map_files/ tells the truth.
+	 */
+	for (i = 0; i < ins->procs->n_seen; i++) {
+		struct pkguard_seen *seen = &ins->procs->seen[i];
+		const struct pkguard_file *f;
+		struct pkguard_fileid id;
+		size_t cursor = 0;
+
+		if (major(seen->id.dev) != 0 || !pkguard_fileset_has_ino(ins->fs, seen->id.ino) ||
+		    pkguard_fileset_lookup(ins->fs, seen->id, &cursor, &f) == 0)
+			continue;
+		if (pkguard_proc_confirm(cli->ctx, ins->procs, i, &id) == 0)
+			seen->id = id;
+	}
+	rc = pkguard_detect(cli->ctx, ins->fs, ins->procs, &ins->findings);
+	ins->seconds = (double)(pkguard_now_ns() - t0) / 1e9;
+	return rc;
+}
+
+void inspection_release(struct inspection *ins)
+{
+	pkguard_findings_free(ins->findings);
+	pkguard_proctab_free(ins->procs);
+	pkguard_locktab_free(ins->locks);
+	pkguard_fileset_free(ins->fs);
+	memset(ins, 0, sizeof(*ins));
+}

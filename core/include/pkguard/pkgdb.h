@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The package-database adapter interface.
+ *
+ * The core knows nothing about any package manager. Each backend fills in one
+ * struct pkguard_pkgdb_ops (dpkg through libdpkg, later rpm, pacman, Portage),
+ * and the CLI and the hooks reach the package database only through it.
+ */
+#ifndef PKGUARD_PKGDB_H
+#define PKGUARD_PKGDB_H
+
+#include <stdbool.h>
+
+#include "pkguard/context.h"
+
+struct pkguard_pkgdb;
+
+/* An installed package instance, as the callbacks below see it. */
+struct pkguard_pkginfo {
+	const char *name;    /* "bash" */
+	const char *arch;    /* "amd64", "all", or NULL where the backend has none */
+	const char *version; /* installed version */
+};
+
+/* Called once per installed path; a non-zero return stops the walk and is returned. */
+typedef int (*pkguard_path_fn)(void *userdata, const struct pkguard_pkginfo *pkg, const char *path);
+
+/* Called once per installed package; a non-zero return stops the walk and is returned. */
+typedef int (*pkguard_pkg_fn)(void *userdata, const struct pkguard_pkginfo *pkg);
+
+struct pkguard_pkgdb_ops {
+	const char *name; /* "dpkg" */
+
+	/* true when this package manager manages ROOT (e.g. ROOT/var/lib/dpkg/status exists). */
+	bool (*manages)(const char *root);
+
+	/*
+	 * Open the package database of ctx's root read-only.
+	 * Returns 0 with *out set (free with close), or <0 with the detail in ctx.
+	 */
+	int (*open)(struct pkguard_ctx *ctx, struct pkguard_pkgdb **out);
+
+	/* Close; NULL is a no-op. */
+	void (*close)(struct pkguard_pkgdb *db);
+
+	/*
+	 * Walk the installed files of package NAME (every installed architecture
+	 * instance when NAME has no ":arch"; only that one when it has), as absolute
+	 * paths relative to the root ("/usr/bin/bash"), directories included.
+	 * Returns 0, the callback's non-zero value, -PKGUARD_ENOPKG when no
+	 * instance of NAME is installed, or another <0 code with detail in ctx.
+	 */
+	int (*files)(struct pkguard_pkgdb *db, const char *name, pkguard_path_fn fn, void *userdata);
+
+	/*
+	 * Walk the installed packages that own PATH (absolute, relative to the
+	 * root). Merged-/usr aware: "/usr/bin/bash" finds the owner of "/bin/bash"
+	 * and the other way round. Returns 0 (also when nobody owns PATH), the
+	 * callback's non-zero value, or <0 with detail in ctx.
+	 */
+	int (*owners)(struct pkguard_pkgdb *db, const char *path, pkguard_pkg_fn fn, void *userdata);
+
+	/*
+	 * Walk the installed instances of package NAME (as for files()).
+	 * Returns 0, the callback's value, -PKGUARD_ENOPKG, or <0 with detail in ctx.
+	 */
+	int (*lookup)(struct pkguard_pkgdb *db, const char *name, pkguard_pkg_fn fn, void *userdata);
+};
+
+/* The backends built into this program, NULL-terminated. */
+extern const struct pkguard_pkgdb_ops *const pkguard_pkgdb_backends[];
+
+/* The backend called NAME, or NULL. */
+const struct pkguard_pkgdb_ops *pkguard_pkgdb_find(const char *name);
+
+/* The first backend that manages ROOT, or NULL. */
+const struct pkguard_pkgdb_ops *pkguard_pkgdb_detect(const char *root);
+
+#endif

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The process scan: one pass over /proc, whatever the number of targets.
+ *
+ * For each process it reads, through one pinned /proc/PID directory fd: the
+ * start time and command name (stat), the real and effective uid (status), the
+ * identity of its executable (exe), the identities of its file-backed mappings
+ * (maps: hex device, decimal inode; the path text is a label for display
+ * only), its unit (cgroup) and whether it lives in another mount namespace.
+ * Kernel threads are skipped. A process that vanishes is "gone", one that
+ * cannot be read is "denied": a failure to inspect is a result, never "not in
+ * use".
+ */
+#ifndef PKGUARD_PROC_H
+#define PKGUARD_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pkguard/context.h"
+#include "pkguard/fileset.h"
+#include "pkguard/locks.h"
+
+enum pkguard_proc_state {
+	PKGUARD_PROC_OK,
+	PKGUARD_PROC_GONE,   /* vanished while being read (ENOENT, ESRCH) */
+	PKGUARD_PROC_DENIED, /* could not be read (EACCES, EPERM) */
+};
+
+enum pkguard_use_kind {
+	PKGUARD_USE_EXE,  /* runs the file */
+	PKGUARD_USE_MAP,  /* maps the file (a shared object, usually) */
+	PKGUARD_USE_LOCK, /* holds a lock on the file */
+};
+
+/* A distinct file identity met during the scan. */
+struct pkguard_seen {
+	struct pkguard_fileid id;
+	char *label;	/* raw path text from maps, exe or fd: display only, may lie */
+	pid_t pid;	/* where it was first met, for a map_files/ re-check ... */
+	uint64_t start, end; /* ... of this mapping (0, 0: met as exe or fd) */
+	size_t n_procs; /* how many processes use it */
+};
+
+struct pkguard_use {
+	size_t seen; /* index into the table's seen[] */
+	enum pkguard_use_kind kind;
+};
+
+struct pkguard_proc {
+	pid_t pid;
+	uint64_t start_time; /* clock ticks since boot: (pid, start_time) names a process */
+	uid_t uid;	     /* real uid */
+	uid_t euid;	     /* effective uid */
+	char comm[64];	     /* raw bytes from stat, NUL-terminated: escape before output */
+	char unit[128];	     /* the service unit from cgroup, e.g. "nginx.service"; "" if none */
+	bool other_mntns;    /* in a mount namespace other than the scanner's */
+	enum pkguard_proc_state state;
+	int error;	     /* negative errno behind GONE or DENIED */
+	size_t first_use;    /* this process's uses: uses[first_use .. first_use + n_uses) */
+	size_t n_uses;
+};
+
+struct pkguard_proctab {
+	struct pkguard_proc *procs;
+	size_t n_procs;
+	struct pkguard_use *uses;
+	size_t n_uses;
+	struct pkguard_seen *seen;
+	size_t n_seen;
+	size_t n_scanned; /* processes looked at, kernel threads excluded */
+	size_t n_maps;	  /* file-backed mapping lines read */
+	size_t n_gone;	  /* processes that vanished while being read */
+};
+
+struct pkguard_scan_opts {
+	/*
+	 * Keep only uses of files in this fileset (and processes that have
+	 * one, or could not be read). NULL keeps every file-backed use of every
+	 * process (for "which packages are in use").
+	 */
+	const struct pkguard_fileset *want;
+	/*
+	 * Locks to attribute (may be NULL): locks on wanted files, or on the
+	 * identities in lock_ids, become USE_LOCK of their holders. POSIX locks
+	 * by their pid; flock and OFD locks through fdinfo "lock:" lines.
+	 */
+	const struct pkguard_locktab *locks;
+	const struct pkguard_fileid *lock_ids;
+	size_t n_lock_ids;
+};
+
+/*
+ * Scan every process in the context's /proc. Returns 0 with *out set (free
+ * with pkguard_proctab_free()), -PKGUARD_ENOPROC when /proc cannot be listed,
+ * -PKGUARD_EDEADLINE when the context's deadline passes, or -ENOMEM; with
+ * detail in ctx.
+ */
+int pkguard_proc_scan(struct pkguard_ctx *ctx, const struct pkguard_scan_opts *opts,
+		      struct pkguard_proctab **out);
+
+void pkguard_proctab_free(struct pkguard_proctab *tab);
+
+/* The process record for PID, or NULL. */
+const struct pkguard_proc *pkguard_proctab_find(const struct pkguard_proctab *tab, pid_t pid);
+
+/*
+ * Confirm the identity of file SEEN through /proc/PID/map_files, whose stat
+ * gives the true st_dev where maps shows an anonymous device (btrfs
+ * subvolumes). Returns 0 with *id set, or a negative errno.
+ */
+int pkguard_proc_confirm(struct pkguard_ctx *ctx, const struct pkguard_proctab *tab,
+			 size_t seen, struct pkguard_fileid *id);
+
+/* --- Parsers, exposed for unit tests and fuzzing. --- */
+
+/* One line of /proc/PID/maps. */
+struct pkguard_maps_entry {
+	uint64_t start, end;
+	const char *range; /* "start-end" text, for map_files/ */
+	size_t range_len;
+	dev_t dev;
+	ino_t ino;	    /* 0: anonymous mapping */
+	const char *label;  /* path text after the padding; may be empty; not NUL-terminated */
+	size_t label_len;
+};
+
+/* Parse one maps line (LEN without the newline). Returns 0 or -PKGUARD_EPARSE. */
+int pkguard_maps_parse(const char *line, size_t len, struct pkguard_maps_entry *out);
+
+struct pkguard_stat {
+	char comm[64];
+	char state;
+	unsigned long flags;
+	uint64_t start_time;
+};
+
+/*
+ * Parse /proc/PID/stat. The command name may hold ')' and spaces: it runs from
+ * the first '(' to the last ')'. Returns 0 or -PKGUARD_EPARSE.
+ */
+int pkguard_stat_parse(const char *text, size_t len, struct pkguard_stat *out);
+
+/* The real and effective uid from /proc/PID/status. Returns 0 or -PKGUARD_EPARSE. */
+int pkguard_status_uids(const char *text, size_t len, uid_t *uid, uid_t *euid);
+
+/*
+ * The unit of a process from /proc/PID/cgroup: the unified ("0::") path, else
+ * the "name=systemd" one (cgroup v1 and hybrid); below the slices, the first
+ * component names the unit, as systemd itself reads it. So a user's delegated
+ * ".../user@1000.service/system.slice/sshd.service" is "user@1000.service",
+ * not sshd. Only ".service" and ".scope" units are reported.
+ * Returns 1 with UNIT set, 0 when there is none, -PKGUARD_EPARSE.
+ */
+int pkguard_cgroup_unit(const char *text, size_t len, char *unit, size_t size);
+
+#endif

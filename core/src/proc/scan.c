@@ -1,0 +1,587 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "pkguard/proc.h"
+#include "util/internal.h"
+
+/* PF_KTHREAD from include/linux/sched.h: kernel threads have no exe and no maps. */
+#define PF_KTHREAD 0x00200000UL
+
+/* Everything a scan needs besides its result, reused from process to process. */
+struct scanner {
+	struct pkguard_ctx *ctx;
+	const struct pkguard_scan_opts *opts;
+	struct pkguard_proctab *tab;
+	size_t cap_procs, cap_uses, cap_seen;
+
+	/* seen[] by identity: open addressing, index + 1, 0 = empty. */
+	size_t *slots;
+	size_t n_slots;
+	/* The last process that used each seen file, to count a file once per process. */
+	size_t *seen_last;
+
+	struct buf buf;
+	struct stat self_mntns;
+	bool have_self_mntns;
+	/* Lock attribution: flock/OFD locks of interest need a walk of fdinfo. */
+	bool walk_fds;
+};
+
+static bool gone_errno(int rc)
+{
+	return rc == -ENOENT || rc == -ESRCH;
+}
+
+static bool denied_errno(int rc)
+{
+	return rc == -EACCES || rc == -EPERM;
+}
+
+static size_t hash_id(struct pkguard_fileid id)
+{
+	uint64_t h = (uint64_t)id.ino * 0x9e3779b97f4a7c15ull;
+
+	h ^= (uint64_t)id.dev * 0xc2b2ae3d27d4eb4full;
+	return (size_t)(h ^ (h >> 29));
+}
+
+static int rehash(struct scanner *s)
+{
+	size_t n = s->n_slots ? s->n_slots * 2 : 1024, i, j;
+	size_t *slots = calloc(n, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (i = 0; i < s->n_slots; i++) {
+		if (!s->slots[i])
+			continue;
+		for (j = hash_id(s->tab->seen[s->slots[i] - 1].id) & (n - 1); slots[j];
+		     j = (j + 1) & (n - 1))
+			;
+		slots[j] = s->slots[i];
+	}
+	free(s->slots);
+	s->slots = slots;
+	s->n_slots = n;
+	return 0;
+}
+
+/* The seen[] index of ID, adding it with LABEL when new. */
+static int intern(struct scanner *s, struct pkguard_fileid id, const char *label, size_t label_len,
+		  pid_t pid, uint64_t start, uint64_t end, size_t *index)
+{
+	struct pkguard_proctab *tab = s->tab;
+	struct pkguard_seen *seen;
+	size_t i, mask;
+	int rc;
+
+	if ((tab->n_seen + 1) * 2 > s->n_slots) {
+		rc = rehash(s);
+		if (rc < 0)
+			return rc;
+	}
+	mask = s->n_slots - 1;
+	for (i = hash_id(id) & mask; s->slots[i]; i = (i + 1) & mask) {
+		seen = &tab->seen[s->slots[i] - 1];
+		if (seen->id.dev == id.dev && seen->id.ino == id.ino) {
+			*index = s->slots[i] - 1;
+			return 0;
+		}
+	}
+	if (array_grow(&tab->seen, &s->cap_seen, tab->n_seen + 1, sizeof(*seen)) < 0)
+		return -ENOMEM;
+	{
+		size_t cap = s->cap_seen;
+		size_t *last = realloc(s->seen_last, cap * sizeof(*last));
+
+		if (!last)
+			return -ENOMEM;
+		s->seen_last = last;
+	}
+	seen = &tab->seen[tab->n_seen];
+	memset(seen, 0, sizeof(*seen));
+	seen->label = strndup(label, label_len);
+	if (!seen->label)
+		return -ENOMEM;
+	seen->id = id;
+	seen->pid = pid;
+	seen->start = start;
+	seen->end = end;
+	s->seen_last[tab->n_seen] = SIZE_MAX;
+	s->slots[i] = tab->n_seen + 1;
+	*index = tab->n_seen++;
+	return 0;
+}
+
+/* Record that the current process uses ID. */
+static int add_use(struct scanner *s, struct pkguard_proc *proc, size_t proc_index,
+		   struct pkguard_fileid id, enum pkguard_use_kind kind, const char *label,
+		   size_t label_len, uint64_t start, uint64_t end)
+{
+	struct pkguard_proctab *tab = s->tab;
+	size_t seen, i;
+	int rc;
+
+	rc = intern(s, id, label, label_len, proc->pid, start, end, &seen);
+	if (rc < 0)
+		return rc;
+	if (s->seen_last[seen] == proc_index) {
+		/* Already used by this process: a lock use is still worth its own record. */
+		if (kind != PKGUARD_USE_LOCK)
+			return 0;
+		for (i = proc->first_use; i < proc->first_use + proc->n_uses; i++) {
+			if (tab->uses[i].seen == seen && tab->uses[i].kind == kind)
+				return 0;
+		}
+	} else {
+		s->seen_last[seen] = proc_index;
+		tab->seen[seen].n_procs++;
+	}
+	if (array_grow(&tab->uses, &s->cap_uses, tab->n_uses + 1, sizeof(*tab->uses)) < 0)
+		return -ENOMEM;
+	tab->uses[tab->n_uses++] = (struct pkguard_use){seen, kind};
+	proc->n_uses++;
+	return 0;
+}
+
+static bool wanted(struct scanner *s, struct pkguard_fileid id)
+{
+	const struct pkguard_file *f;
+	size_t cursor = 0;
+	size_t i;
+
+	if (!s->opts->want)
+		return true;
+	if (pkguard_fileset_lookup(s->opts->want, id, &cursor, &f) == 0)
+		return true;
+	for (i = 0; i < s->opts->n_lock_ids; i++) {
+		if (s->opts->lock_ids[i].dev == id.dev && s->opts->lock_ids[i].ino == id.ino)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Is the maps identity (dev, ino) possibly wanted? The device in maps is a
+ * cheap pre-filter, but on btrfs it is the superblock's anonymous device and
+ * matches no st_dev: for a major-0 device with a wanted inode number, the true
+ * identity comes from stat() through map_files/.
+ */
+static int resolve_mapping(struct scanner *s, int dirfd, const struct pkguard_maps_entry *e,
+			   struct pkguard_fileid *id)
+{
+	char name[128];
+	struct stat st;
+
+	*id = (struct pkguard_fileid){e->dev, e->ino};
+	if (!s->opts->want || wanted(s, *id))
+		return 1;
+	if (major(e->dev) != 0 || !pkguard_fileset_has_ino(s->opts->want, e->ino))
+		return 0;
+	if (e->range_len + 11 > sizeof(name))
+		return 0;
+	snprintf(name, sizeof(name), "map_files/%.*s", (int)e->range_len, e->range);
+	if (fstatat(dirfd, name, &st, 0) < 0)
+		return gone_errno(-errno) ? -errno : 0;
+	*id = (struct pkguard_fileid){st.st_dev, st.st_ino};
+	return wanted(s, *id) ? 1 : 0;
+}
+
+static int read_maps(struct scanner *s, int dirfd, struct pkguard_proc *proc, size_t proc_index,
+		     struct pkguard_fileid exe)
+{
+	const char *p, *end;
+	struct pkguard_fileid last = {0, 0};
+	int rc;
+
+	rc = buf_read_at(&s->buf, dirfd, "maps");
+	if (rc < 0)
+		return rc;
+	p = s->buf.data;
+	end = p + s->buf.len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		struct pkguard_maps_entry e;
+		struct pkguard_fileid id;
+
+		if (pkguard_maps_parse(p, n, &e) < 0) {
+			pkguard_log(s->ctx, PKGUARD_LOG_DEBUG, "skipping a malformed maps line of %d",
+				    (int)proc->pid);
+			p += n + 1;
+			continue;
+		}
+		p += n + 1;
+		/* Anonymous, and consecutive mappings of one file (its segments): once. */
+		if (e.ino == 0 || (e.dev == last.dev && e.ino == last.ino))
+			continue;
+		last = (struct pkguard_fileid){e.dev, e.ino};
+		s->tab->n_maps++;
+		rc = resolve_mapping(s, dirfd, &e, &id);
+		if (rc < 0)
+			return rc;
+		if (rc == 0 || (id.dev == exe.dev && id.ino == exe.ino))
+			continue;
+		rc = add_use(s, proc, proc_index, id, PKGUARD_USE_MAP, e.label, e.label_len,
+			     e.start, e.end);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static bool lock_of_interest(struct scanner *s, const struct pkguard_lock *l)
+{
+	return !l->waiter && l->kind != PKGUARD_LOCK_LEASE && s->opts->want && wanted(s, l->id);
+}
+
+/* POSIX locks belong to a process and show its pid (in our pid namespace). */
+static int add_posix_locks(struct scanner *s, struct pkguard_proc *proc, size_t proc_index)
+{
+	const struct pkguard_locktab *locks = s->opts->locks;
+	size_t i;
+	int rc;
+
+	for (i = 0; locks && i < locks->n_locks; i++) {
+		const struct pkguard_lock *l = &locks->locks[i];
+
+		if (l->kind != PKGUARD_LOCK_POSIX || l->pid != proc->pid || !lock_of_interest(s, l))
+			continue;
+		rc = add_use(s, proc, proc_index, l->id, PKGUARD_USE_LOCK, "", 0, 0, 0);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+struct fdinfo_match {
+	struct scanner *s;
+	struct pkguard_fileid id;
+	bool found;
+};
+
+static int fdinfo_lock_cb(void *userdata, const struct pkguard_lock *lock)
+{
+	struct fdinfo_match *m = userdata;
+
+	/* The device in a lock line may be btrfs's anonymous one; the inode decides, fstat confirms. */
+	if (lock->kind != PKGUARD_LOCK_LEASE && lock->id.ino == m->id.ino)
+		m->found = true;
+	return 0;
+}
+
+/*
+ * flock and OFD locks belong to an open file description: whoever has an fd
+ * on it holds the lock, and /proc/locks may name a dead parent or -1. The
+ * holders are the processes whose fdinfo shows a "lock:" line for the file
+ * (fdinfo also shows the POSIX locks its process owns on that file).
+ */
+static int add_fd_locks(struct scanner *s, int dirfd, struct pkguard_proc *proc, size_t proc_index)
+{
+	struct dirent *de;
+	DIR *dir;
+	int fd, rc = 0;
+
+	fd = openat(dirfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	dir = fdopendir(fd);
+	if (!dir) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	while ((de = readdir(dir))) {
+		char path[300], label[512];
+		struct fdinfo_match m = {s, {0, 0}, false};
+		struct stat st;
+		ssize_t n;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "fd/%s", de->d_name);
+		if (fstatat(dirfd, path, &st, 0) < 0)
+			continue;
+		m.id = (struct pkguard_fileid){st.st_dev, st.st_ino};
+		if (!S_ISREG(st.st_mode) || !wanted(s, m.id))
+			continue;
+		snprintf(path, sizeof(path), "fdinfo/%s", de->d_name);
+		if (buf_read_at(&s->buf, dirfd, path) < 0)
+			continue;
+		if (pkguard_fdinfo_locks(s->buf.data, s->buf.len, fdinfo_lock_cb, &m) < 0 ||
+		    !m.found)
+			continue;
+		snprintf(path, sizeof(path), "fd/%s", de->d_name);
+		n = readlinkat(dirfd, path, label, sizeof(label));
+		rc = add_use(s, proc, proc_index, m.id, PKGUARD_USE_LOCK, label, n > 0 ? (size_t)n : 0,
+			     0, 0);
+		if (rc < 0)
+			break;
+	}
+	closedir(dir);
+	return rc;
+}
+
+/* uid, unit and mount namespace: read only for processes worth reporting. */
+static int read_details(struct scanner *s, int dirfd, struct pkguard_proc *proc)
+{
+	struct stat st;
+	int rc;
+
+	rc = buf_read_at(&s->buf, dirfd, "status");
+	if (rc < 0)
+		return rc;
+	if (pkguard_status_uids(s->buf.data, s->buf.len, &proc->uid, &proc->euid) < 0)
+		return -PKGUARD_EPARSE;
+	rc = buf_read_at(&s->buf, dirfd, "cgroup");
+	if (rc == 0 && pkguard_cgroup_unit(s->buf.data, s->buf.len, proc->unit,
+					   sizeof(proc->unit)) < 0)
+		proc->unit[0] = '\0';
+	else if (rc < 0 && !denied_errno(rc) && rc != -ENOENT)
+		return rc;
+	if (s->have_self_mntns && fstatat(dirfd, "ns/mnt", &st, 0) == 0)
+		proc->other_mntns = st.st_ino != s->self_mntns.st_ino ||
+				    st.st_dev != s->self_mntns.st_dev;
+	return 0;
+}
+
+static int new_proc(struct scanner *s, pid_t pid, struct pkguard_proc **proc)
+{
+	struct pkguard_proctab *tab = s->tab;
+
+	if (array_grow(&tab->procs, &s->cap_procs, tab->n_procs + 1, sizeof(**proc)) < 0)
+		return -ENOMEM;
+	*proc = &tab->procs[tab->n_procs];
+	memset(*proc, 0, sizeof(**proc));
+	(*proc)->pid = pid;
+	(*proc)->first_use = tab->n_uses;
+	return 0;
+}
+
+/*
+ * Scan one process through DIRFD. Returns 0 (also for gone and denied
+ * processes, which are recorded as such), or -ENOMEM.
+ */
+static int scan_one(struct scanner *s, int dirfd, pid_t pid)
+{
+	struct pkguard_proctab *tab = s->tab;
+	struct pkguard_fileid exe = {0, 0};
+	struct pkguard_proc *proc;
+	struct pkguard_stat pst;
+	size_t index = tab->n_procs;
+	struct stat st;
+	int rc;
+
+	rc = buf_read_at(&s->buf, dirfd, "stat");
+	if (rc == 0 && pkguard_stat_parse(s->buf.data, s->buf.len, &pst) < 0)
+		rc = -PKGUARD_EPARSE;
+	if (rc == 0 && (pst.flags & PF_KTHREAD))
+		return 0;
+	tab->n_scanned++;
+	rc = rc < 0 ? rc : new_proc(s, pid, &proc);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc < 0) {
+		/* Not even stat: record who it was as far as we know. */
+		if (new_proc(s, pid, &proc) < 0)
+			return -ENOMEM;
+		goto failed;
+	}
+
+	memcpy(proc->comm, pst.comm, sizeof(proc->comm));
+	proc->start_time = pst.start_time;
+
+	/* exe: stat() follows the link to the real inode, even a deleted one. */
+	if (fstatat(dirfd, "exe", &st, 0) == 0) {
+		char label[4096];
+		ssize_t n;
+
+		exe = (struct pkguard_fileid){st.st_dev, st.st_ino};
+		if (wanted(s, exe)) {
+			n = readlinkat(dirfd, "exe", label, sizeof(label));
+			rc = add_use(s, proc, index, exe, PKGUARD_USE_EXE, label,
+				     n > 0 ? (size_t)n : 0, 0, 0);
+			if (rc < 0)
+				return rc;
+		}
+	} else if (errno != ENOENT || pst.state != 'Z') {
+		/* A zombie has no exe; anything else that fails is gone or denied. */
+		rc = -errno;
+		goto failed;
+	}
+
+	rc = read_maps(s, dirfd, proc, index, exe);
+	if (rc == 0)
+		rc = add_posix_locks(s, proc, index);
+	if (rc == 0 && s->walk_fds)
+		rc = add_fd_locks(s, dirfd, proc, index);
+	if (rc < 0)
+		goto failed;
+	if (!proc->n_uses) {
+		/* Nothing of interest: forget the process, keep the table small. */
+		tab->n_procs = index;
+		return 0;
+	}
+	rc = read_details(s, dirfd, proc);
+	if (rc < 0)
+		goto failed;
+	tab->n_procs = index + 1;
+	return 0;
+
+failed:
+	if (rc == -ENOMEM)
+		return rc;
+	if (gone_errno(rc)) {
+		tab->n_gone++;
+		/* It is gone now: only what it was seen using before it went matters. */
+		if (!proc->n_uses) {
+			tab->n_procs = index;
+			return 0;
+		}
+	}
+	proc->state = denied_errno(rc) ? PKGUARD_PROC_DENIED : PKGUARD_PROC_GONE;
+	proc->error = rc;
+	if (!gone_errno(rc) && !denied_errno(rc))
+		pkguard_log(s->ctx, PKGUARD_LOG_WARN, "cannot read process %d: %s", (int)pid,
+			    pkguard_strerror(rc));
+	if (proc->state == PKGUARD_PROC_DENIED)
+		read_details(s, dirfd, proc);
+	tab->n_procs = index + 1;
+	return 0;
+}
+
+static bool any_fd_locks(const struct pkguard_scan_opts *opts, struct scanner *s)
+{
+	size_t i;
+
+	if (!opts->locks || !opts->want)
+		return false;
+	for (i = 0; i < opts->locks->n_locks; i++) {
+		const struct pkguard_lock *l = &opts->locks->locks[i];
+
+		if ((l->kind == PKGUARD_LOCK_FLOCK || l->kind == PKGUARD_LOCK_OFD) &&
+		    lock_of_interest(s, l))
+			return true;
+		/* btrfs: the lock's device may not be the file's; match by inode then confirm. */
+		if (l->kind != PKGUARD_LOCK_LEASE && major(l->id.dev) == 0 &&
+		    pkguard_fileset_has_ino(opts->want, l->id.ino))
+			return true;
+	}
+	return false;
+}
+
+int pkguard_proc_scan(struct pkguard_ctx *ctx, const struct pkguard_scan_opts *opts,
+		      struct pkguard_proctab **out)
+{
+	struct scanner s = {.ctx = ctx, .opts = opts};
+	struct dirent *de;
+	DIR *dir = NULL;
+	int fd, rc;
+
+	*out = NULL;
+	if (pkguard_ctx_proc_fd(ctx) < 0)
+		return pkguard_fail(ctx, -PKGUARD_ENOPROC, "cannot scan processes");
+	s.tab = calloc(1, sizeof(*s.tab));
+	if (!s.tab)
+		return pkguard_fail(ctx, -ENOMEM, "cannot scan processes");
+	s.have_self_mntns = fstatat(pkguard_ctx_proc_fd(ctx), "self/ns/mnt", &s.self_mntns, 0) == 0;
+	s.walk_fds = any_fd_locks(opts, &s);
+
+	fd = openat(pkguard_ctx_proc_fd(ctx), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || !(dir = fdopendir(fd))) {
+		rc = pkguard_fail(ctx, -PKGUARD_ENOPROC, "cannot list /proc: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	rc = 0;
+	while ((de = readdir(dir))) {
+		char *endp;
+		long pid;
+		int pfd;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		pid = strtol(de->d_name, &endp, 10);
+		if (*endp || pid <= 0 || pid > INT32_MAX)
+			continue;
+		if ((s.tab->n_scanned & 63) == 0 && pkguard_ctx_expired(ctx)) {
+			rc = pkguard_fail(ctx, -PKGUARD_EDEADLINE,
+					  "process scan stopped after %zu processes",
+					  s.tab->n_scanned);
+			break;
+		}
+		/* One pinned directory fd per process: after the process dies, reads through
+		 * it fail with ESRCH instead of reaching a newcomer with the same pid. */
+		pfd = openat(dirfd(dir), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (pfd < 0)
+			continue; /* gone before we looked: it used nothing */
+		rc = scan_one(&s, pfd, (pid_t)pid);
+		close(pfd);
+		if (rc < 0) {
+			rc = pkguard_fail(ctx, rc, "cannot scan processes");
+			break;
+		}
+	}
+	closedir(dir);
+out:
+	buf_release(&s.buf);
+	free(s.slots);
+	free(s.seen_last);
+	if (rc < 0) {
+		pkguard_proctab_free(s.tab);
+		return rc;
+	}
+	*out = s.tab;
+	return 0;
+}
+
+void pkguard_proctab_free(struct pkguard_proctab *tab)
+{
+	size_t i;
+
+	if (!tab)
+		return;
+	for (i = 0; i < tab->n_seen; i++)
+		free(tab->seen[i].label);
+	free(tab->seen);
+	free(tab->uses);
+	free(tab->procs);
+	free(tab);
+}
+
+const struct pkguard_proc *pkguard_proctab_find(const struct pkguard_proctab *tab, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < tab->n_procs; i++) {
+		if (tab->procs[i].pid == pid)
+			return &tab->procs[i];
+	}
+	return NULL;
+}
+
+int pkguard_proc_confirm(struct pkguard_ctx *ctx, const struct pkguard_proctab *tab,
+			 size_t seen, struct pkguard_fileid *id)
+{
+	const struct pkguard_seen *sn = &tab->seen[seen];
+	char name[96];
+	struct stat st;
+
+	if (sn->start == 0 && sn->end == 0)
+		return -EINVAL;
+	snprintf(name, sizeof(name), "%d/map_files/%llx-%llx", (int)sn->pid,
+		 (unsigned long long)sn->start, (unsigned long long)sn->end);
+	if (fstatat(pkguard_ctx_proc_fd(ctx), name, &st, 0) < 0)
+		return -errno;
+	*id = (struct pkguard_fileid){st.st_dev, st.st_ino};
+	return 0;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Shared by the core's modules; not part of the public API. */
+#ifndef PKGUARD_UTIL_INTERNAL_H
+#define PKGUARD_UTIL_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pkguard/context.h"
+
+struct pkguard_ctx {
+	char *root;
+	int root_fd;
+	int proc_fd;
+	pkguard_log_fn log_fn;
+	void *log_data;
+	enum pkguard_log_level log_max;
+	uint64_t deadline_ns;
+	char errmsg[512];
+};
+
+/* A growable byte buffer, reused across reads so that a scan allocates rarely. */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+/* Free the buffer's memory; the struct may be reused after buf_init(). */
+void buf_release(struct buf *b);
+
+/*
+ * Read the whole file NAME, relative to DIRFD, into B (NUL-terminated, b->len
+ * without the NUL). /proc files report st_size 0, so this reads until EOF.
+ * Returns 0 or a negative errno; nothing is logged.
+ */
+int buf_read_at(struct buf *b, int dirfd, const char *name);
+
+/* Read from an open fd until EOF, as buf_read_at(). */
+int buf_read_fd(struct buf *b, int fd);
+
+/* Ensure room for EXTRA more bytes. Returns 0 or -ENOMEM. */
+int buf_reserve(struct buf *b, size_t extra);
+
+/* Grow *ARRAY (of *CAP elements of SIZE bytes) to hold at least NEED elements. */
+int array_grow(void *array, size_t *cap, size_t need, size_t size);
+
+#endif
