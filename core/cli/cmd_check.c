@@ -247,7 +247,10 @@ static int run_check(struct cli *cli, int argc, char **argv)
 
 	for (i = 0; i < pkguard_fileset_n_targets(ins.fs); i++)
 		any |= in_use(count_target(&ins, i));
-	any |= count_denied(&ins) > 0;
+	/*
+	 * A process that could not be read is reported, not counted: whether
+	 * "unknown" should hold an upgrade back is a policy decision.
+	 */
 	if (cli->json) {
 		rc = report_json(cli, &ins);
 	} else {
