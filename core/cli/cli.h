@@ -80,7 +80,7 @@ int table_add(struct table *t, const char *const *row);
 void table_print(const struct table *t, FILE *out, const char *indent);
 void table_release(struct table *t);
 
-/* Escape process-controlled text into a buffer that lives until the next call with the same slot. */
+/* Escape process-controlled text; the result lives until the next call with the same slot. */
 const char *esc(unsigned slot, const char *s);
 
 /* "root", or the uid as digits when it has no name. Static buffer per call slot. */

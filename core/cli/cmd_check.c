@@ -70,7 +70,8 @@ static void print_target(const struct inspection *ins, size_t target)
 	if (!in_use(c)) {
 		printf(": not in use (%s", plural(a, sizeof(a), t->n_files, "file", "files"));
 		if (t->n_helpers)
-			printf(", ships %s", plural(b, sizeof(b), t->n_helpers, "helper", "helpers"));
+			printf(", ships %s",
+			       plural(b, sizeof(b), t->n_helpers, "helper", "helpers"));
 		printf(")\n");
 		return;
 	}
@@ -104,7 +105,8 @@ static void print_target(const struct inspection *ins, size_t target)
 	table_release(&tab);
 
 	if (c.instances && t->n_helpers) {
-		printf("  helpers (programs its instances may start later, from the new version):\n");
+		printf("  helpers (programs its instances may start later, from the new "
+		       "version):\n");
 		for (i = 0; i < pkguard_fileset_n_files(ins->fs); i++) {
 			const struct pkguard_file *f = pkguard_fileset_file(ins->fs, i);
 
@@ -165,7 +167,8 @@ json_object *cli_json_process(const struct inspection *ins, const struct pkguard
 	if (f->file)
 		json_object_object_add(o, "file", json_str(f->file->path));
 	if (f->reason == PKGUARD_REASON_DENIED)
-		json_object_object_add(o, "error", json_object_new_string(pkguard_strerror(p->error)));
+		json_object_object_add(o, "error",
+				       json_object_new_string(pkguard_strerror(p->error)));
 	return o;
 }
 
@@ -187,7 +190,8 @@ static json_object *json_target(const struct inspection *ins, size_t target)
 	procs = json_object_new_array();
 	for (i = 0; i < ins->findings->n; i++) {
 		if (ins->findings->items[i].target == target)
-			json_object_array_add(procs, cli_json_process(ins, &ins->findings->items[i]));
+			json_object_array_add(procs,
+					      cli_json_process(ins, &ins->findings->items[i]));
 	}
 	json_object_object_add(o, "processes", procs);
 	helpers = json_object_new_array();
@@ -214,7 +218,8 @@ static int report_json(struct cli *cli, const struct inspection *ins)
 	denied = json_object_new_array();
 	for (i = 0; i < ins->findings->n; i++) {
 		if (ins->findings->items[i].reason == PKGUARD_REASON_DENIED)
-			json_object_array_add(denied, cli_json_process(ins, &ins->findings->items[i]));
+			json_object_array_add(denied,
+					      cli_json_process(ins, &ins->findings->items[i]));
 	}
 	json_object_object_add(root, "denied", denied);
 	json_object_object_add(root, "processes_scanned",

@@ -104,17 +104,17 @@ static int report_json(struct cli *cli, const struct inspection *ins, const stru
 		if (!u[i].instances && !u[i].users)
 			continue;
 		json_object_object_add(o, "name", json_object_new_string(esc(0, t->name)));
-		json_object_object_add(o, "version", t->old_version ? json_object_new_string(
-									    esc(0, t->old_version))
-								    : NULL);
+		json_object_object_add(
+			o, "version",
+			t->old_version ? json_object_new_string(esc(0, t->old_version)) : NULL);
 		json_object_object_add(o, "arch",
 				       t->arch ? json_object_new_string(esc(0, t->arch)) : NULL);
 		json_object_object_add(o, "instances", json_object_new_uint64(u[i].instances));
 		json_object_object_add(o, "users", json_object_new_uint64(u[i].users));
 		for (j = 0; j < ins->findings->n; j++) {
 			if (ins->findings->items[j].target == u[i].target)
-				json_object_array_add(procs,
-						      cli_json_process(ins, &ins->findings->items[j]));
+				json_object_array_add(
+					procs, cli_json_process(ins, &ins->findings->items[j]));
 		}
 		json_object_object_add(o, "processes", procs);
 		json_object_array_add(pkgs, o);

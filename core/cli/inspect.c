@@ -110,8 +110,8 @@ static int add_owner(void *userdata, const struct pkguard_pkginfo *pkg)
 		}
 	}
 	if (target == n) {
-		int rc = pkguard_fileset_add_target(o->fs, pkg->name, pkg->arch, pkg->version,
-						    NULL, &target);
+		int rc = pkguard_fileset_add_target(o->fs, pkg->name, pkg->arch, pkg->version, NULL,
+						    &target);
 		if (rc < 0)
 			return rc;
 	}

@@ -48,11 +48,12 @@ static void usage(FILE *out)
 	for (i = 0; i < N_COMMANDS; i++)
 		fprintf(out, "  %-6s %-8s %s\n", commands[i]->name, commands[i]->args,
 			commands[i]->summary);
-	fprintf(out, "\n"
-		     "Options:\n"
-		     "  --root DIR      the installed system to look at (default /); its files are\n"
-		     "                  matched to processes by device and inode\n"
-		     "  --backend NAME  package database to read (default: the one managing DIR):");
+	fprintf(out,
+		"\n"
+		"Options:\n"
+		"  --root DIR      the installed system to look at (default /); its files are\n"
+		"                  matched to processes by device and inode\n"
+		"  --backend NAME  package database to read (default: the one managing DIR):");
 	for (i = 0; pkguard_pkgdb_backends[i]; i++)
 		fprintf(out, " %s", pkguard_pkgdb_backends[i]->name);
 	fprintf(out, "\n"
@@ -198,11 +199,11 @@ int main(int argc, char **argv)
 	if (backend) {
 		cli.backend = pkguard_pkgdb_find(backend);
 		if (!cli.backend) {
-			rc = pkguard_fail(cli.ctx, -PKGUARD_EUSAGE,
-					  "unknown backend '%s' (this build has:%s%s)", backend,
-					  pkguard_pkgdb_backends[0] ? " " : " none",
-					  pkguard_pkgdb_backends[0] ? pkguard_pkgdb_backends[0]->name
-								    : "");
+			rc = pkguard_fail(
+				cli.ctx, -PKGUARD_EUSAGE,
+				"unknown backend '%s' (this build has:%s%s)", backend,
+				pkguard_pkgdb_backends[0] ? " " : " none",
+				pkguard_pkgdb_backends[0] ? pkguard_pkgdb_backends[0]->name : "");
 			goto out;
 		}
 	} else {

@@ -70,7 +70,8 @@ void table_print(const struct table *t, FILE *out, const char *indent)
 	for (r = 0; r <= t->nrows; r++) {
 		fputs(indent, out);
 		for (c = 0; c < t->ncols; c++) {
-			const char *cell = r == 0 ? t->headers[c] : t->cells[(r - 1) * t->ncols + c];
+			const char *cell =
+				r == 0 ? t->headers[c] : t->cells[(r - 1) * t->ncols + c];
 
 			fputs(cell, out);
 			if (c + 1 < t->ncols)

@@ -14,8 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (pkguard_maps_parse((const char *)data, size, &e) == 0) {
 		/* The label and range must lie inside the input. */
-		if (e.label < (const char *)data || e.label + e.label_len > (const char *)data + size ||
-		    e.range_len > size)
+		if (e.label < (const char *)data ||
+		    e.label + e.label_len > (const char *)data + size || e.range_len > size)
 			__builtin_trap();
 	}
 	return 0;

@@ -50,8 +50,8 @@ static void test_reasons(void **state)
 	uses[3] = (struct pkguard_use){1, PKGUARD_USE_LOCK};
 	procs[0] = (struct pkguard_proc){.pid = 10, .first_use = 0, .n_uses = 2};
 	procs[1] = (struct pkguard_proc){.pid = 11, .first_use = 2, .n_uses = 1};
-	procs[2] = (struct pkguard_proc){.pid = 12, .first_use = 3, .n_uses = 1,
-					 .state = PKGUARD_PROC_GONE};
+	procs[2] = (struct pkguard_proc){
+		.pid = 12, .first_use = 3, .n_uses = 1, .state = PKGUARD_PROC_GONE};
 	procs[3] = (struct pkguard_proc){.pid = 13, .state = PKGUARD_PROC_DENIED};
 	tab = (struct pkguard_proctab){procs, 4, uses, 4, seen, 3, 4, 0, 0};
 

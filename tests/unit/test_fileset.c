@@ -50,7 +50,8 @@ static int setup(void **state)
 	mkfile("/usr/lib/prog/plugin.so", 0755);
 	mkfile("/usr/share/doc/prog/README", 0644);
 	mkfile("/etc/init.d/prog", 0755);
-	/* Merged /usr, relative as on Debian, and an absolute symlink that must stay in the root. */
+	/* Merged /usr, relative as on Debian, and an absolute symlink that must stay in the root.
+	 */
 	snprintf(path, sizeof(path), "%s/bin", root);
 	assert_int_equal(symlink("usr/bin", path), 0);
 	snprintf(path, sizeof(path), "%s/lib", root);
@@ -90,9 +91,17 @@ static void stat_rel(const char *rel, struct stat *st)
 static void test_index_and_helpers(void **state)
 {
 	static const char *const paths[] = {
-		"/.", "/usr", "/usr/bin", "/usr/bin/prog", "/usr/libexec/prog/helper",
-		"/usr/lib/prog/sbin/master", "/usr/lib/libprog.so.1", "/usr/lib/libprog.so",
-		"/usr/lib/prog/plugin.so", "/usr/share/doc/prog/README", "/etc/init.d/prog",
+		"/.",
+		"/usr",
+		"/usr/bin",
+		"/usr/bin/prog",
+		"/usr/libexec/prog/helper",
+		"/usr/lib/prog/sbin/master",
+		"/usr/lib/libprog.so.1",
+		"/usr/lib/libprog.so",
+		"/usr/lib/prog/plugin.so",
+		"/usr/share/doc/prog/README",
+		"/etc/init.d/prog",
 		"/usr/bin/missing",
 	};
 	const struct pkguard_target *t;
@@ -139,9 +148,8 @@ static void test_index_and_helpers(void **state)
 	assert_true(pkguard_fileset_has_ino(fs, st.st_ino));
 	assert_false(pkguard_fileset_has_ino(fs, 1));
 	cursor = 0;
-	assert_int_equal(pkguard_fileset_lookup(fs, (struct pkguard_fileid){st.st_dev, 1}, &cursor,
-						&f),
-			 1);
+	assert_int_equal(
+		pkguard_fileset_lookup(fs, (struct pkguard_fileid){st.st_dev, 1}, &cursor, &f), 1);
 	pkguard_fileset_free(fs);
 	pkguard_ctx_free(ctx);
 }
@@ -225,9 +233,10 @@ static void test_growth(void **state)
 
 		snprintf(rel, sizeof(rel), "/usr/share/many/f%zu", i);
 		stat_rel(rel, &st);
-		assert_int_equal(pkguard_fileset_lookup(
-					 fs, (struct pkguard_fileid){st.st_dev, st.st_ino}, &cursor, &f),
-				 0);
+		assert_int_equal(
+			pkguard_fileset_lookup(fs, (struct pkguard_fileid){st.st_dev, st.st_ino},
+					       &cursor, &f),
+			0);
 		assert_string_equal(f->path, rel);
 	}
 	pkguard_fileset_free(fs);

@@ -45,7 +45,8 @@ static void test_maps_lines(void **state)
 {
 	struct pkguard_maps_entry e;
 
-	e = maps_ok("7f3e00000000-7f3e00002000 r--s 00000000 fe:00 10979853            /tmp/back\\slash");
+	e = maps_ok("7f3e00000000-7f3e00002000 r--s 00000000 fe:00 10979853            "
+		    "/tmp/back\\slash");
 	assert_true(e.start == 0x7f3e00000000ull && e.end == 0x7f3e00002000ull);
 	assert_true(e.dev == makedev(0xfe, 0));
 	assert_int_equal(e.ino, 10979853);
@@ -53,7 +54,8 @@ static void test_maps_lines(void **state)
 	assert_int_equal(e.range_len, strlen("7f3e00000000-7f3e00002000"));
 
 	/* A newline in a name is "\012", ambiguous with a file named so: a label, never decoded. */
-	e = maps_ok("1000-2000 r-xp 00000000 08:01 42   /tmp/a\\012fake 1000-2000 r-xp 0 08:01 7 /bin/ls");
+	e = maps_ok("1000-2000 r-xp 00000000 08:01 42   /tmp/a\\012fake 1000-2000 r-xp 0 08:01 7 "
+		    "/bin/ls");
 	assert_int_equal(e.ino, 42);
 	assert_label(&e, "/tmp/a\\012fake 1000-2000 r-xp 0 08:01 7 /bin/ls");
 
@@ -65,7 +67,8 @@ static void test_maps_lines(void **state)
 	assert_int_equal(e.ino, 0);
 	assert_label(&e, "[heap]");
 
-	e = maps_ok("7f00-7f01 rw-s 00000000 00:01 4242                       /memfd:foo (deleted)");
+	e = maps_ok(
+		"7f00-7f01 rw-s 00000000 00:01 4242                       /memfd:foo (deleted)");
 	assert_true(e.dev == makedev(0, 1));
 	assert_label(&e, "/memfd:foo (deleted)");
 
@@ -125,7 +128,8 @@ static void test_stat(void **state)
 
 static void test_status(void **state)
 {
-	static const char text[] = "Name:\tx\nUmask:\t0022\nUid:\t1000\t0\t0\t0\nGid:\t0\t0\t0\t0\n";
+	static const char text[] =
+		"Name:\tx\nUmask:\t0022\nUid:\t1000\t0\t0\t0\nGid:\t0\t0\t0\t0\n";
 	uid_t uid, euid;
 
 	assert_int_equal(pkguard_status_uids(text, sizeof(text) - 1, &uid, &euid), 0);
@@ -156,8 +160,9 @@ static void test_cgroup(void **state)
 	check_unit("0::/\n", 0, NULL);
 	check_unit("0::/guardtest-deleg/system.slice/sshd.service\n", 0, NULL);
 	/* cgroup v1 with systemd */
-	check_unit("11:memory:/system.slice/cron.service\n1:name=systemd:/system.slice/cron.service\n",
-		   1, "cron.service");
+	check_unit(
+		"11:memory:/system.slice/cron.service\n1:name=systemd:/system.slice/cron.service\n",
+		1, "cron.service");
 	/* hybrid: the unified line is "/" when systemd runs the v1 hierarchy */
 	check_unit("12:memory:/\n1:name=systemd:/system.slice/ssh.service\n0::/\n", 1,
 		   "ssh.service");

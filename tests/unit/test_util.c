@@ -102,20 +102,20 @@ static void test_escape(void **state)
 	/* Valid UTF-8 passes, invalid bytes are escaped one by one. */
 	check_escape("caf\xc3\xa9", 5, "caf\xc3\xa9");
 	check_escape("bad\xc3", 4, "bad\\xc3");
-	check_escape("\xc0\xaf", 2, "\\xc0\\xaf");	   /* overlong '/' */
+	check_escape("\xc0\xaf", 2, "\\xc0\\xaf");	    /* overlong '/' */
 	check_escape("\xed\xa0\x80", 3, "\\xed\\xa0\\x80"); /* a surrogate */
 	/* Bidi overrides would reorder what the admin reads. */
-	check_escape("a\xe2\x80\xae" "b", 5, "a\\u{202e}b");
+	check_escape("a\xe2\x80\xae"
+		     "b",
+		     5, "a\\u{202e}b");
 	check_escape("\xe2\x81\xa6", 3, "\\u{2066}");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_strerror),
-		cmocka_unit_test(test_fail_keeps_detail),
-		cmocka_unit_test(test_logger_and_level),
-		cmocka_unit_test(test_deadline),
+		cmocka_unit_test(test_strerror),	 cmocka_unit_test(test_fail_keeps_detail),
+		cmocka_unit_test(test_logger_and_level), cmocka_unit_test(test_deadline),
 		cmocka_unit_test(test_escape),
 	};
 

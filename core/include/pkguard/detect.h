@@ -28,11 +28,13 @@ enum pkguard_reason {
 #define PKGUARD_TARGET_ANY SIZE_MAX
 
 struct pkguard_finding {
-	size_t target;			  /* index in the fileset, or PKGUARD_TARGET_ANY */
-	size_t proc;			  /* index in the proctab's procs[] */
+	size_t target; /* index in the fileset, or PKGUARD_TARGET_ANY */
+	size_t proc;   /* index in the proctab's procs[] */
 	enum pkguard_reason reason;
-	const struct pkguard_file *file;  /* the matching file (borrowed from the fileset); NULL for DENIED */
-	const struct pkguard_seen *seen;  /* what the process showed for it (borrowed); NULL for DENIED */
+	const struct pkguard_file
+		*file; /* the matching file (borrowed from the fileset); NULL for DENIED */
+	const struct pkguard_seen
+		*seen; /* what the process showed for it (borrowed); NULL for DENIED */
 };
 
 struct pkguard_findings {

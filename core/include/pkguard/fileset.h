@@ -30,22 +30,22 @@ enum pkguard_file_flags {
 };
 
 struct pkguard_file {
-	char *path;		   /* as the package database lists it, e.g. "/usr/bin/foo" */
-	size_t target;		   /* index of the owning target */
+	char *path;    /* as the package database lists it, e.g. "/usr/bin/foo" */
+	size_t target; /* index of the owning target */
 	struct pkguard_fileid id;
 	mode_t mode;
 	uid_t uid;
-	unsigned flags;		   /* enum pkguard_file_flags */
+	unsigned flags; /* enum pkguard_file_flags */
 };
 
 struct pkguard_target {
 	char *name;
-	char *arch;		/* NULL if unknown */
-	char *old_version;	/* the installed version; NULL if unknown */
-	char *new_version;	/* NULL for a removal or if unknown */
-	size_t n_files;		/* regular files indexed */
-	size_t n_helpers;	/* of those, helpers */
-	size_t n_missing;	/* listed paths that do not exist under the root */
+	char *arch;	   /* NULL if unknown */
+	char *old_version; /* the installed version; NULL if unknown */
+	char *new_version; /* NULL for a removal or if unknown */
+	size_t n_files;	   /* regular files indexed */
+	size_t n_helpers;  /* of those, helpers */
+	size_t n_missing;  /* listed paths that do not exist under the root */
 };
 
 struct pkguard_fileset;

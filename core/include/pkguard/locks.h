@@ -35,13 +35,13 @@ enum pkguard_lock_kind {
 struct pkguard_lock {
 	unsigned ordinal;
 	enum pkguard_lock_kind kind;
-	bool waiter;	  /* a "->" line: blocked, waiting for the lock above it */
-	bool write;	  /* WRITE (exclusive) rather than READ */
-	bool mandatory;	  /* MANDATORY rather than ADVISORY (or a lease state) */
-	pid_t pid;	  /* -1 for OFD locks; may be stale for FLOCK and OFD */
+	bool waiter;	/* a "->" line: blocked, waiting for the lock above it */
+	bool write;	/* WRITE (exclusive) rather than READ */
+	bool mandatory; /* MANDATORY rather than ADVISORY (or a lease state) */
+	pid_t pid;	/* -1 for OFD locks; may be stale for FLOCK and OFD */
 	struct pkguard_fileid id;
 	uint64_t start;
-	uint64_t end;	  /* PKGUARD_LOCK_EOF for "EOF" */
+	uint64_t end; /* PKGUARD_LOCK_EOF for "EOF" */
 };
 
 /*
@@ -76,15 +76,16 @@ void pkguard_locktab_free(struct pkguard_locktab *tab);
  * Returns 0, FN's non-zero value, or -PKGUARD_EPARSE.
  */
 int pkguard_fdinfo_locks(const char *text, size_t len,
-			 int (*fn)(void *userdata, const struct pkguard_lock *lock), void *userdata);
+			 int (*fn)(void *userdata, const struct pkguard_lock *lock),
+			 void *userdata);
 
 struct pkguard_lock_probe {
 	struct pkguard_fileid id;
 	uid_t uid;
 	mode_t mode;
-	bool held;	     /* a POSIX or OFD lock conflicts with a write lock */
-	bool held_write;     /* ... and it is a write lock */
-	pid_t pid;	     /* the POSIX holder's pid, -1 for OFD, 0 if not held */
+	bool held;	 /* a POSIX or OFD lock conflicts with a write lock */
+	bool held_write; /* ... and it is a write lock */
+	pid_t pid;	 /* the POSIX holder's pid, -1 for OFD, 0 if not held */
 };
 
 /*

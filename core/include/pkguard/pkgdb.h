@@ -50,7 +50,8 @@ struct pkguard_pkgdb_ops {
 	 * Returns 0, the callback's non-zero value, -PKGUARD_ENOPKG when no
 	 * instance of NAME is installed, or another <0 code with detail in ctx.
 	 */
-	int (*files)(struct pkguard_pkgdb *db, const char *name, pkguard_path_fn fn, void *userdata);
+	int (*files)(struct pkguard_pkgdb *db, const char *name, pkguard_path_fn fn,
+		     void *userdata);
 
 	/*
 	 * Walk the installed packages that own PATH (absolute, relative to the
@@ -58,13 +59,15 @@ struct pkguard_pkgdb_ops {
 	 * and the other way round. Returns 0 (also when nobody owns PATH), the
 	 * callback's non-zero value, or <0 with detail in ctx.
 	 */
-	int (*owners)(struct pkguard_pkgdb *db, const char *path, pkguard_pkg_fn fn, void *userdata);
+	int (*owners)(struct pkguard_pkgdb *db, const char *path, pkguard_pkg_fn fn,
+		      void *userdata);
 
 	/*
 	 * Walk the installed instances of package NAME (as for files()).
 	 * Returns 0, the callback's value, -PKGUARD_ENOPKG, or <0 with detail in ctx.
 	 */
-	int (*lookup)(struct pkguard_pkgdb *db, const char *name, pkguard_pkg_fn fn, void *userdata);
+	int (*lookup)(struct pkguard_pkgdb *db, const char *name, pkguard_pkg_fn fn,
+		      void *userdata);
 };
 
 /* The backends built into this program, NULL-terminated. */

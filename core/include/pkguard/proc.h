@@ -38,10 +38,10 @@ enum pkguard_use_kind {
 /* A distinct file identity met during the scan. */
 struct pkguard_seen {
 	struct pkguard_fileid id;
-	char *label;	/* raw path text from maps, exe or fd: display only, may lie */
-	pid_t pid;	/* where it was first met, for a map_files/ re-check ... */
+	char *label;	     /* raw path text from maps, exe or fd: display only, may lie */
+	pid_t pid;	     /* where it was first met, for a map_files/ re-check ... */
 	uint64_t start, end; /* ... of this mapping (0, 0: met as exe or fd) */
-	size_t n_procs; /* how many processes use it */
+	size_t n_procs;	     /* how many processes use it */
 };
 
 struct pkguard_use {
@@ -58,8 +58,8 @@ struct pkguard_proc {
 	char unit[128];	     /* the service unit from cgroup, e.g. "nginx.service"; "" if none */
 	bool other_mntns;    /* in a mount namespace other than the scanner's */
 	enum pkguard_proc_state state;
-	int error;	     /* negative errno behind GONE or DENIED */
-	size_t first_use;    /* this process's uses: uses[first_use .. first_use + n_uses) */
+	int error;	  /* negative errno behind GONE or DENIED */
+	size_t first_use; /* this process's uses: uses[first_use .. first_use + n_uses) */
 	size_t n_uses;
 };
 
@@ -111,8 +111,8 @@ const struct pkguard_proc *pkguard_proctab_find(const struct pkguard_proctab *ta
  * gives the true st_dev where maps shows an anonymous device (btrfs
  * subvolumes). Returns 0 with *id set, or a negative errno.
  */
-int pkguard_proc_confirm(struct pkguard_ctx *ctx, const struct pkguard_proctab *tab,
-			 size_t seen, struct pkguard_fileid *id);
+int pkguard_proc_confirm(struct pkguard_ctx *ctx, const struct pkguard_proctab *tab, size_t seen,
+			 struct pkguard_fileid *id);
 
 /* --- Parsers, exposed for unit tests and fuzzing. --- */
 
@@ -122,8 +122,8 @@ struct pkguard_maps_entry {
 	const char *range; /* "start-end" text, for map_files/ */
 	size_t range_len;
 	dev_t dev;
-	ino_t ino;	    /* 0: anonymous mapping */
-	const char *label;  /* path text after the padding; may be empty; not NUL-terminated */
+	ino_t ino;	   /* 0: anonymous mapping */
+	const char *label; /* path text after the padding; may be empty; not NUL-terminated */
 	size_t label_len;
 };
 

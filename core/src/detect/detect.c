@@ -41,9 +41,9 @@ int pkguard_detect(struct pkguard_ctx *ctx, const struct pkguard_fileset *fs,
 		const struct pkguard_proc *p = &tab->procs[i];
 
 		if (p->state == PKGUARD_PROC_DENIED) {
-			if (push(f, &cap, (struct pkguard_finding){PKGUARD_TARGET_ANY, i,
-								    PKGUARD_REASON_DENIED, NULL,
-								    NULL}) < 0)
+			if (push(f, &cap,
+				 (struct pkguard_finding){PKGUARD_TARGET_ANY, i,
+							  PKGUARD_REASON_DENIED, NULL, NULL}) < 0)
 				goto nomem;
 			continue;
 		}

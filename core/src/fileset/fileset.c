@@ -143,8 +143,9 @@ static int stat_under_root(struct pkguard_fileset *fs, const char *path, struct 
 	if (*rel == '\0')
 		rel = ".";
 	if (fs->live_root)
-		return fstatat(pkguard_ctx_root_fd(fs->ctx), rel, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno
-											      : 0;
+		return fstatat(pkguard_ctx_root_fd(fs->ctx), rel, st, AT_SYMLINK_NOFOLLOW) < 0
+			       ? -errno
+			       : 0;
 	fd = (int)syscall(SYS_openat2, pkguard_ctx_root_fd(fs->ctx), rel, &how, sizeof(how));
 	if (fd < 0)
 		return -errno;
@@ -157,8 +158,8 @@ static int stat_under_root(struct pkguard_fileset *fs, const char *path, struct 
 static bool in_path_dir(const char *path)
 {
 	static const char *const dirs[] = {
-		"/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/", "/usr/local/bin/", "/usr/local/sbin/",
-		"/usr/games/",
+		"/bin/",	   "/sbin/",	       "/usr/bin/",   "/usr/sbin/",
+		"/usr/local/bin/", "/usr/local/sbin/", "/usr/games/",
 	};
 	const char *slash = strrchr(path, '/');
 	size_t i, n;

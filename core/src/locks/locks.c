@@ -151,7 +151,8 @@ int pkguard_locktab_parse(struct pkguard_ctx *ctx, const char *text, size_t len,
 
 		if (n > 0) {
 			if (pkguard_lock_parse(p, n, &lock) == 0) {
-				if (array_grow(&tab->locks, &cap, tab->n_locks + 1, sizeof(lock)) < 0) {
+				if (array_grow(&tab->locks, &cap, tab->n_locks + 1, sizeof(lock)) <
+				    0) {
 					pkguard_locktab_free(tab);
 					return pkguard_fail(ctx, -ENOMEM, "cannot read lock table");
 				}

@@ -214,8 +214,8 @@ static int read_maps(struct scanner *s, int dirfd, struct pkguard_proc *proc, si
 		struct pkguard_fileid id;
 
 		if (pkguard_maps_parse(p, n, &e) < 0) {
-			pkguard_log(s->ctx, PKGUARD_LOG_DEBUG, "skipping a malformed maps line of %d",
-				    (int)proc->pid);
+			pkguard_log(s->ctx, PKGUARD_LOG_DEBUG,
+				    "skipping a malformed maps line of %d", (int)proc->pid);
 			p += n + 1;
 			continue;
 		}
@@ -272,7 +272,8 @@ static int fdinfo_lock_cb(void *userdata, const struct pkguard_lock *lock)
 {
 	struct fdinfo_match *m = userdata;
 
-	/* The device in a lock line may be btrfs's anonymous one; the inode decides, fstat confirms. */
+	/* The device in a lock line may be btrfs's anonymous one; the inode decides, fstat
+	 * confirms. */
 	if (lock->kind != PKGUARD_LOCK_LEASE && lock->id.ino == m->id.ino)
 		m->found = true;
 	return 0;
@@ -321,8 +322,8 @@ static int add_fd_locks(struct scanner *s, int dirfd, struct pkguard_proc *proc,
 			continue;
 		snprintf(path, sizeof(path), "fd/%s", de->d_name);
 		n = readlinkat(dirfd, path, label, sizeof(label));
-		rc = add_use(s, proc, proc_index, m.id, PKGUARD_USE_LOCK, label, n > 0 ? (size_t)n : 0,
-			     0, 0);
+		rc = add_use(s, proc, proc_index, m.id, PKGUARD_USE_LOCK, label,
+			     n > 0 ? (size_t)n : 0, 0, 0);
 		if (rc < 0)
 			break;
 	}
@@ -342,14 +343,14 @@ static int read_details(struct scanner *s, int dirfd, struct pkguard_proc *proc)
 	if (pkguard_status_uids(s->buf.data, s->buf.len, &proc->uid, &proc->euid) < 0)
 		return -PKGUARD_EPARSE;
 	rc = buf_read_at(&s->buf, dirfd, "cgroup");
-	if (rc == 0 && pkguard_cgroup_unit(s->buf.data, s->buf.len, proc->unit,
-					   sizeof(proc->unit)) < 0)
+	if (rc == 0 &&
+	    pkguard_cgroup_unit(s->buf.data, s->buf.len, proc->unit, sizeof(proc->unit)) < 0)
 		proc->unit[0] = '\0';
 	else if (rc < 0 && !denied_errno(rc) && rc != -ENOENT)
 		return rc;
 	if (s->have_self_mntns && fstatat(dirfd, "ns/mnt", &st, 0) == 0)
-		proc->other_mntns = st.st_ino != s->self_mntns.st_ino ||
-				    st.st_dev != s->self_mntns.st_dev;
+		proc->other_mntns =
+			st.st_ino != s->self_mntns.st_ino || st.st_dev != s->self_mntns.st_dev;
 	return 0;
 }
 
@@ -569,8 +570,8 @@ const struct pkguard_proc *pkguard_proctab_find(const struct pkguard_proctab *ta
 	return NULL;
 }
 
-int pkguard_proc_confirm(struct pkguard_ctx *ctx, const struct pkguard_proctab *tab,
-			 size_t seen, struct pkguard_fileid *id)
+int pkguard_proc_confirm(struct pkguard_ctx *ctx, const struct pkguard_proctab *tab, size_t seen,
+			 struct pkguard_fileid *id)
 {
 	const struct pkguard_seen *sn = &tab->seen[seen];
 	char name[96];
