@@ -118,8 +118,24 @@ static int add_owner(void *userdata, const struct pkguard_pkginfo *pkg)
 	return pkguard_fileset_add_path(o->fs, target, o->path);
 }
 
+/*
+ * A process running a file of another root shows it by its path from here:
+ * "/srv/root/usr/bin/x" is "/usr/bin/x" of the root "/srv/root".
+ */
+static const char *in_root(const char *root, const char *label)
+{
+	size_t n = strlen(root);
+
+	while (n > 0 && root[n - 1] == '/')
+		n--;
+	if (n > 0 && strncmp(label, root, n) == 0 && label[n] == '/')
+		return label + n;
+	return label;
+}
+
 int inspection_run_all(struct cli *cli, struct pkguard_pkgdb *db, struct inspection *ins)
 {
+	const char *root = pkguard_ctx_root(cli->ctx);
 	struct pkguard_scan_opts opts = {0};
 	uint64_t t0 = pkguard_now_ns();
 	size_t i;
@@ -136,11 +152,11 @@ int inspection_run_all(struct cli *cli, struct pkguard_pkgdb *db, struct inspect
 	 */
 	for (i = 0; i < ins->procs->n_seen; i++) {
 		const struct pkguard_seen *seen = &ins->procs->seen[i];
-		struct owner_ctx o = {ins->fs, seen->label, 0};
+		struct owner_ctx o = {ins->fs, in_root(root, seen->label), 0};
 
-		if (!plausible_path(seen->label))
+		if (!plausible_path(o.path))
 			continue;
-		rc = cli->backend->owners(db, seen->label, add_owner, &o);
+		rc = cli->backend->owners(db, o.path, add_owner, &o);
 		if (rc < 0)
 			return rc;
 	}
