@@ -3,8 +3,8 @@
  * Configuration and policy: what pkguard does with a package that is in use.
  *
  * INI files read with inih: the main file (/etc/pkguard/pkguard.conf), then
- * the drop-ins of the vendor directory (/usr/share/pkguard/policy.d/*.conf)
- * and the admin directory (/etc/pkguard/policy.d/*.conf), merged by file
+ * the "*.conf" drop-ins of the vendor directory (/usr/share/pkguard/policy.d)
+ * and of the admin directory (/etc/pkguard/policy.d), merged by file
  * name: a file in the admin directory shadows the vendor file of the same
  * name, and all are read in name order. Later settings override earlier ones
  * key by key; lockfiles accumulate. Every diagnostic names "file:line".
@@ -13,7 +13,7 @@
  *	action = warn                  default action for a package in use
  *	helpers = warn                 for an instance of a package that ships helpers
  *	unprivileged = ignore          findings from non-system users: ignore|warn
- *	denied = block                 unreadable processes count as in use: block|warn|ignore
+ *	denied = in-use                a process that cannot be read: in-use|warn|ignore
  *	on-error = allow               when pkguard itself fails: allow|block
  *	deadline = 10s                 budget of one whole run
  *	wait-timeout = 5m
@@ -71,7 +71,7 @@ struct pkguard_origin {
 
 enum pkguard_unprivileged { PKGUARD_UNPRIV_IGNORE, PKGUARD_UNPRIV_WARN };
 enum pkguard_on_error { PKGUARD_ON_ERROR_ALLOW, PKGUARD_ON_ERROR_BLOCK };
-enum pkguard_denied { PKGUARD_DENIED_BLOCK, PKGUARD_DENIED_WARN, PKGUARD_DENIED_IGNORE };
+enum pkguard_denied { PKGUARD_DENIED_IN_USE, PKGUARD_DENIED_WARN, PKGUARD_DENIED_IGNORE };
 
 /* The settings that a [package] section can override, resolved for one package. */
 struct pkguard_policy {
@@ -83,10 +83,10 @@ struct pkguard_policy {
 	struct pkguard_origin helpers_origin;
 	uint64_t wait_timeout_ms;
 	uint64_t max_defer_ms;
-	const char *message;	    /* NULL if none; borrowed from the config */
-	const char **lockfiles;	    /* absolute paths (borrowed); the array is owned */
+	const char *message;	/* NULL if none; borrowed from the config */
+	const char **lockfiles; /* absolute paths (borrowed); the array is owned */
 	size_t n_lockfiles;
-	const char *section;	    /* "package certbot python3-certbot", or NULL for [pkguard] only */
+	const char *section; /* "package certbot python3-certbot", or NULL for [pkguard] only */
 };
 
 struct pkguard_config {
