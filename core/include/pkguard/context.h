@@ -82,8 +82,9 @@ uint64_t pkguard_now_ns(void);
 /*
  * Record the detail of a failure and return code, so that a caller can write
  *	return pkguard_fail(ctx, -errno, "cannot open '%s'", path);
- * The stored message is the formatted text followed by ": " and
- * pkguard_strerror(code). ctx may be NULL (the detail is then dropped).
+ * The stored message is the formatted text followed, for a negative code,
+ * by ": " and pkguard_strerror(code). ctx may be NULL (the detail is then
+ * dropped).
  */
 int pkguard_fail(struct pkguard_ctx *ctx, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

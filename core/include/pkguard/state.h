@@ -85,7 +85,8 @@ struct pkguard_state_finding {
 int pkguard_state_add_finding(struct pkguard_state *st, int64_t run_id,
 			      const struct pkguard_state_finding *f);
 
-/* Record an event (fail-open, released deferral, quarantine, ...): level "error"|"warning"|"info". */
+/* Record an event (fail-open, released deferral, quarantine, ...): level "error"|"warning"|"info".
+ */
 int pkguard_state_add_event(struct pkguard_state *st, int64_t run_id, const char *level,
 			    const char *message);
 
@@ -100,8 +101,10 @@ struct pkguard_deferral {
 };
 
 /*
- * Record that PACKAGE was deferred now: creates the deferral or bumps it.
+ * Record that PACKAGE was deferred now: creates the deferral or bumps it (a
+ * non-empty VERSION replaces the recorded one; first and count carry on).
  * *OUT (may be NULL) receives the deferral as it stands after the call.
+ * -ENAMETOOLONG when PACKAGE or VERSION does not fit struct pkguard_deferral.
  */
 int pkguard_state_defer(struct pkguard_state *st, int64_t run_id, const char *package,
 			const char *version, struct pkguard_deferral *out);
@@ -133,7 +136,11 @@ int pkguard_state_unit_started(struct pkguard_state *st, const char *unit, const
 
 /* ---- needs-restart ---- */
 
-/* Replace the needs-restart list: forget every entry, then add these (in one transaction). */
+/*
+ * Replace the needs-restart list with these entries, in one transaction. A
+ * process already listed (same package, pid and start time) keeps its
+ * original "since". RUN_ID 0 means "outside any run" (needs-restart itself).
+ */
 int pkguard_state_needs_restart_set(struct pkguard_state *st, int64_t run_id,
 				    const struct pkguard_state_finding *items, size_t n);
 
@@ -153,9 +160,11 @@ enum pkguard_state_list {
 	PKGUARD_STATE_STOPPED_UNITS, /* pending: unit, manager, stopped, run_id, error */
 	PKGUARD_STATE_NEEDS_RESTART, /* package, pid, start_time, uid, comm, unit, file, since */
 	PKGUARD_STATE_OVERRIDES,     /* pending: package, created, by_uid */
-	PKGUARD_STATE_RUNS,	     /* newest first: id, started, finished, entry, backend, root, verdict, error */
-	PKGUARD_STATE_TARGETS,	     /* of the newest runs: run_id, name, old, new, action, origin, detail */
-	PKGUARD_STATE_EVENTS,	     /* newest first: time, run_id, level, message */
+	PKGUARD_STATE_RUNS, /* newest first: id, started, finished, entry, backend, root, verdict,
+			       error */
+	PKGUARD_STATE_TARGETS, /* of the newest runs: run_id, name, old, new, action, origin, detail
+				*/
+	PKGUARD_STATE_EVENTS,  /* newest first: time, run_id, level, message */
 };
 
 /*
@@ -176,7 +185,10 @@ int pkguard_state_list(struct pkguard_state *st, enum pkguard_state_list list, u
 		       int (*fn)(void *userdata, const struct pkguard_state_row *row),
 		       void *userdata);
 
-/* Delete runs (with their targets, findings and events) older than MAX_AGE_S seconds. */
+/*
+ * Delete runs (with their targets, findings and events) older than MAX_AGE_S
+ * seconds, and ended deferrals, consumed overrides and started units as old.
+ */
 int pkguard_state_prune(struct pkguard_state *st, uint64_t max_age_s);
 
 #endif

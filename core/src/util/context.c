@@ -154,7 +154,8 @@ int pkguard_fail(struct pkguard_ctx *ctx, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(ctx->errmsg, sizeof(ctx->errmsg), fmt, ap);
 	va_end(ap);
-	if (n >= 0 && (size_t)n < sizeof(ctx->errmsg))
+	/* A non-negative code is a result, not an error: no ": <error>" suffix. */
+	if (code < 0 && n >= 0 && (size_t)n < sizeof(ctx->errmsg))
 		snprintf(ctx->errmsg + n, sizeof(ctx->errmsg) - (size_t)n, ": %s",
 			 pkguard_strerror(code));
 	return code;
