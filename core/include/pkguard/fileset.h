@@ -25,8 +25,9 @@ struct pkguard_fileid {
 };
 
 enum pkguard_file_flags {
-	PKGUARD_FILE_EXEC = 1 << 0,   /* some execute bit is set */
-	PKGUARD_FILE_HELPER = 1 << 1, /* executable outside the PATH directories (see below) */
+	PKGUARD_FILE_EXEC = 1 << 0,	/* some execute bit is set */
+	PKGUARD_FILE_HELPER = 1 << 1,	/* executable outside the PATH directories (see below) */
+	PKGUARD_FILE_LOCKFILE = 1 << 2, /* a lockfile the policy names for the target */
 };
 
 struct pkguard_file {
@@ -74,6 +75,16 @@ int pkguard_fileset_add_target(struct pkguard_fileset *fs, const char *name, con
  * Returns 0, or <0 for errors other than "missing" with detail in ctx.
  */
 int pkguard_fileset_add_path(struct pkguard_fileset *fs, size_t target, const char *path);
+
+/*
+ * Add a lockfile that the policy names for target TARGET (absolute, relative
+ * to the root like package paths). It is looked up the same way, never
+ * opened; only a regular file is indexed, flagged PKGUARD_FILE_LOCKFILE, with
+ * its owner and mode kept so that the policy can tell a trustworthy lockfile
+ * (root's, not writable by others) from one anybody could lock. A missing
+ * lockfile is fine: nobody holds a lock on it. Returns 0 or <0 with detail.
+ */
+int pkguard_fileset_add_lockfile(struct pkguard_fileset *fs, size_t target, const char *path);
 
 size_t pkguard_fileset_n_targets(const struct pkguard_fileset *fs);
 /* Borrowed, valid until the fileset is changed or freed. */

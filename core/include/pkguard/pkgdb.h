@@ -68,6 +68,15 @@ struct pkguard_pkgdb_ops {
 	 */
 	int (*lookup)(struct pkguard_pkgdb *db, const char *name, pkguard_pkg_fn fn,
 		      void *userdata);
+
+	/*
+	 * Put package NAME on hold with the package manager's own mechanism
+	 * (ON), or lift that hold (not ON), so that the next full upgrade goes
+	 * on without it: dpkg selections, dnf versionlock, zypper locks.
+	 * NULL while a backend has none; then a deferral is recorded only.
+	 * Returns 0, or <0 with detail in ctx.
+	 */
+	int (*hold)(struct pkguard_ctx *ctx, const char *name, bool on);
 };
 
 /* The backends built into this program, NULL-terminated. */

@@ -266,7 +266,7 @@ static int index_dev(struct pkguard_fileset *fs, dev_t dev)
 	return 0;
 }
 
-int pkguard_fileset_add_path(struct pkguard_fileset *fs, size_t target, const char *path)
+static int add_file(struct pkguard_fileset *fs, size_t target, const char *path, bool lockfile)
 {
 	struct pkguard_target *t = &fs->targets[target];
 	struct pkguard_file f = {0};
@@ -277,7 +277,8 @@ int pkguard_fileset_add_path(struct pkguard_fileset *fs, size_t target, const ch
 
 	rc = stat_under_root(fs, path, &st);
 	if (rc == -ENOENT || rc == -ENOTDIR || rc == -ELOOP) {
-		t->n_missing++;
+		if (!lockfile)
+			t->n_missing++;
 		return 0;
 	}
 	if (rc < 0)
@@ -289,13 +290,19 @@ int pkguard_fileset_add_path(struct pkguard_fileset *fs, size_t target, const ch
 	f.id = (struct pkguard_fileid){st.st_dev, st.st_ino};
 	/* Multi-arch instances of one package can list the same shared file. */
 	while (pkguard_fileset_lookup(fs, f.id, &cursor, &dup) == 0) {
-		if (dup->target == target)
+		if (dup->target == target) {
+			/* A package file named as a lockfile too: it is one. */
+			if (lockfile)
+				fs->files[dup - fs->files].flags |= PKGUARD_FILE_LOCKFILE;
 			return 0;
+		}
 	}
 	f.target = target;
 	f.mode = st.st_mode;
 	f.uid = st.st_uid;
-	if (st.st_mode & 0111) {
+	if (lockfile) {
+		f.flags |= PKGUARD_FILE_LOCKFILE;
+	} else if (st.st_mode & 0111) {
 		f.flags |= PKGUARD_FILE_EXEC;
 		if (!in_path_dir(path) && !is_shared_object(path))
 			f.flags |= PKGUARD_FILE_HELPER;
@@ -314,10 +321,21 @@ int pkguard_fileset_add_path(struct pkguard_fileset *fs, size_t target, const ch
 		return pkguard_fail(fs->ctx, rc, "cannot index '%s'", path);
 	}
 	fs->n_files++;
-	t->n_files++;
+	if (!lockfile)
+		t->n_files++;
 	if (f.flags & PKGUARD_FILE_HELPER)
 		t->n_helpers++;
 	return 0;
+}
+
+int pkguard_fileset_add_path(struct pkguard_fileset *fs, size_t target, const char *path)
+{
+	return add_file(fs, target, path, false);
+}
+
+int pkguard_fileset_add_lockfile(struct pkguard_fileset *fs, size_t target, const char *path)
+{
+	return add_file(fs, target, path, true);
 }
 
 int pkguard_fileset_lookup(const struct pkguard_fileset *fs, struct pkguard_fileid id,
