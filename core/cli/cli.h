@@ -10,7 +10,9 @@
 #include "pkguard/detect.h"
 #include "pkguard/fileset.h"
 #include "pkguard/pkgdb.h"
+#include "pkguard/policy.h"
 #include "pkguard/proc.h"
+#include "pkguard/state.h"
 
 /* Exit statuses, mapped from command results in main() only. */
 enum pkguard_exit {
@@ -27,7 +29,19 @@ struct cli {
 	struct pkguard_ctx *ctx;
 	const struct pkguard_pkgdb_ops *backend; /* NULL when none manages the root */
 	bool json;
+	const char *config_path; /* --config FILE, or NULL for the installed locations */
+	const char *state_path;	 /* --state FILE, or NULL for PKGUARD_STATE_DEFAULT_PATH */
+	const char *format;	 /* --format NAME, or NULL */
 };
+
+/* Load the configuration named by --config (or the installed one). */
+int cli_load_config(struct cli *cli, struct pkguard_config **cfg);
+
+/*
+ * Open the state database named by --state (or the default). A quarantined
+ * corrupt database is logged; the fresh one is used.
+ */
+int cli_open_state(struct cli *cli, struct pkguard_state **st);
 
 struct pkguard_command {
 	const char *name;
@@ -38,6 +52,19 @@ struct pkguard_command {
 
 extern const struct pkguard_command cmd_check;
 extern const struct pkguard_command cmd_scan;
+extern const struct pkguard_command cmd_status;
+extern const struct pkguard_command cmd_needs_restart;
+extern const struct pkguard_command cmd_allow;
+extern const struct pkguard_command cmd_resume;
+extern const struct pkguard_command cmd_hook;
+extern const struct pkguard_command cmd_post;
+
+/*
+ * Start every unit pkguard stopped for an upgrade and has not started again:
+ * after the transaction, after a failed one, and after a crash (resume).
+ * Returns the number that failed to start (they stay pending), or <0.
+ */
+int cli_start_stopped_units(struct cli *cli, struct pkguard_state *st);
 
 /* inspect.c: the work shared by check and scan. */
 
@@ -55,7 +82,7 @@ int cli_open_pkgdb(struct cli *cli, struct pkguard_pkgdb **db);
 
 /* Add every installed file of package NAME to FS as a new target. */
 int inspection_add_package(struct cli *cli, struct pkguard_pkgdb *db, struct pkguard_fileset *fs,
-			   const char *name);
+			   const char *name, const char *new_version);
 
 /* Scan /proc (and /proc/locks) for the files of INS->fs and collect the findings. */
 int inspection_run(struct cli *cli, struct inspection *ins);

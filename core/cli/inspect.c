@@ -46,7 +46,7 @@ static int add_path(void *userdata, const struct pkguard_pkginfo *pkg, const cha
 }
 
 int inspection_add_package(struct cli *cli, struct pkguard_pkgdb *db, struct pkguard_fileset *fs,
-			   const char *name)
+			   const char *name, const char *new_version)
 {
 	struct version_of v = {0};
 	struct add_paths a = {fs, 0};
@@ -55,7 +55,7 @@ int inspection_add_package(struct cli *cli, struct pkguard_pkgdb *db, struct pkg
 	rc = cli->backend->lookup(db, name, remember_version, &v);
 	if (rc == 0)
 		rc = pkguard_fileset_add_target(fs, name, v.count == 1 ? v.arch : NULL, v.version,
-						NULL, &a.target);
+						new_version, &a.target);
 	if (rc == 0)
 		rc = cli->backend->files(db, name, add_path, &a);
 	free(v.version);

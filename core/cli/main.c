@@ -18,8 +18,8 @@
 #include "cli.h"
 
 static const struct pkguard_command *const commands[] = {
-	&cmd_check,
-	&cmd_scan,
+	&cmd_check, &cmd_scan,	 &cmd_status, &cmd_needs_restart,
+	&cmd_allow, &cmd_resume, &cmd_hook,   &cmd_post,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -40,13 +40,14 @@ static void usage(FILE *out)
 {
 	size_t i;
 
-	fprintf(out, "Usage: pkguard [--root DIR] [--backend NAME] [--json] COMMAND [ARGS]\n"
+	fprintf(out, "Usage: pkguard [--root DIR] [--backend NAME] [--config FILE] [--state FILE]\n"
+		     "               [--json] COMMAND [ARGS]\n"
 		     "\n"
 		     "Finds the running processes that use the files of installed packages.\n"
 		     "\n"
 		     "Commands:\n");
 	for (i = 0; i < N_COMMANDS; i++)
-		fprintf(out, "  %-6s %-8s %s\n", commands[i]->name, commands[i]->args,
+		fprintf(out, "  %-13s %-11s %s\n", commands[i]->name, commands[i]->args,
 			commands[i]->summary);
 	fprintf(out,
 		"\n"
@@ -56,14 +57,20 @@ static void usage(FILE *out)
 		"  --backend NAME  package database to read (default: the one managing DIR):");
 	for (i = 0; pkguard_pkgdb_backends[i]; i++)
 		fprintf(out, " %s", pkguard_pkgdb_backends[i]->name);
-	fprintf(out, "\n"
-		     "  --json          machine-readable output\n"
-		     "  -v, --verbose   more messages on stderr\n"
-		     "  -h, --help      this help\n"
-		     "  -V, --version   the version\n"
-		     "\n"
-		     "Exit status: 0 nothing in use, 1 something in use (check), 2 usage error or\n"
-		     "unknown package, 3 internal error.\n");
+	fprintf(out,
+		"\n"
+		"  --config FILE   read FILE and FILE's directory's policy.d/*.conf instead\n"
+		"                  of /etc/pkguard/pkguard.conf and the policy.d directories\n"
+		"  --state FILE    the state database (default " PKGUARD_STATE_DEFAULT_PATH ")\n"
+		"  --json          machine-readable output\n"
+		"  --format NAME   status only: text, json or openmetrics\n"
+		"  -v, --verbose   more messages on stderr\n"
+		"  -h, --help      this help\n"
+		"  -V, --version   the version\n"
+		"\n"
+		"Exit status: 0 allowed (check: nothing in use, or allow/warn/restart), 1 refused\n"
+		"(check: wait, defer or block), 2 usage or configuration error, or unknown\n"
+		"package, 3 internal error.\n");
 }
 
 /*
@@ -118,6 +125,18 @@ static void sanitise_process(void)
 	setenv("LC_ALL", "C", 1);
 }
 
+/* PATH made absolute against the current directory (it need not exist yet). */
+static const char *absolute(const char *path, char *buf, size_t size)
+{
+	char cwd[PATH_MAX];
+
+	if (!path || path[0] == '/')
+		return path;
+	if (!getcwd(cwd, sizeof(cwd)) || (size_t)snprintf(buf, size, "%s/%s", cwd, path) >= size)
+		return NULL;
+	return buf;
+}
+
 static int exit_status(struct cli *cli, int rc)
 {
 	if (rc >= 0)
@@ -131,16 +150,14 @@ static int exit_status(struct cli *cli, int rc)
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"root", required_argument, NULL, 'r'},
-		{"backend", required_argument, NULL, 'b'},
-		{"json", no_argument, NULL, 'j'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+		{"root", required_argument, NULL, 'r'},	 {"backend", required_argument, NULL, 'b'},
+		{"json", no_argument, NULL, 'j'},	 {"config", required_argument, NULL, 'c'},
+		{"state", required_argument, NULL, 's'}, {"format", required_argument, NULL, 'f'},
+		{"verbose", no_argument, NULL, 'v'},	 {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},	 {NULL, 0, NULL, 0},
 	};
 	const char *root = "/", *backend = NULL;
-	char root_abs[PATH_MAX];
+	char root_abs[PATH_MAX], config_abs[PATH_MAX], state_abs[PATH_MAX];
 	struct cli cli = {0};
 	bool verbose = false;
 	int opt, rc;
@@ -157,6 +174,15 @@ int main(int argc, char **argv)
 			break;
 		case 'j':
 			cli.json = true;
+			break;
+		case 'c':
+			cli.config_path = optarg;
+			break;
+		case 's':
+			cli.state_path = optarg;
+			break;
+		case 'f':
+			cli.format = optarg;
 			break;
 		case 'v':
 			verbose = true;
@@ -181,6 +207,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pkguard: cannot use root '%s': %s\n", root, strerror(errno));
 		return PKGUARD_EXIT_USAGE;
 	}
+	cli.config_path = absolute(cli.config_path, config_abs, sizeof(config_abs));
+	cli.state_path = absolute(cli.state_path, state_abs, sizeof(state_abs));
 	if (chdir("/") < 0) {
 		fprintf(stderr, "pkguard: cannot chdir to '/': %s\n", strerror(errno));
 		return PKGUARD_EXIT_INTERNAL;

@@ -68,13 +68,18 @@ void table_print(const struct table *t, FILE *out, const char *indent)
 		}
 	}
 	for (r = 0; r <= t->nrows; r++) {
+		size_t last = t->ncols;
+
+		/* No padding after the last non-empty cell: no trailing blanks. */
+		while (r > 0 && last > 1 && !t->cells[(r - 1) * t->ncols + last - 1][0])
+			last--;
 		fputs(indent, out);
-		for (c = 0; c < t->ncols; c++) {
+		for (c = 0; c < last; c++) {
 			const char *cell =
 				r == 0 ? t->headers[c] : t->cells[(r - 1) * t->ncols + c];
 
 			fputs(cell, out);
-			if (c + 1 < t->ncols)
+			if (c + 1 < last)
 				fprintf(out, "%*s", (int)(w[c] - width(cell) + 2), "");
 		}
 		fputc('\n', out);
@@ -144,4 +149,30 @@ const char *plural(char *buf, size_t size, size_t n, const char *one, const char
 {
 	snprintf(buf, size, "%zu %s", n, n == 1 ? one : many);
 	return buf;
+}
+
+static json_object *json_str(const char *s)
+{
+	return s ? json_object_new_string(esc(4, s)) : NULL;
+}
+
+json_object *cli_json_process(const struct inspection *ins, const struct pkguard_finding *f)
+{
+	const struct pkguard_proc *p = &ins->procs->procs[f->proc];
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "pid", json_object_new_int(p->pid));
+	json_object_object_add(o, "start_time", json_object_new_uint64(p->start_time));
+	json_object_object_add(o, "uid", json_object_new_int64(p->uid));
+	json_object_object_add(o, "user", json_str(user_name(p->uid)));
+	json_object_object_add(o, "comm", json_str(p->comm));
+	json_object_object_add(o, "unit", p->unit[0] ? json_str(p->unit) : NULL);
+	json_object_object_add(o, "other_mount_ns", json_object_new_boolean(p->other_mntns));
+	json_object_object_add(o, "reason", json_object_new_string(pkguard_reason_name(f->reason)));
+	if (f->file)
+		json_object_object_add(o, "file", json_str(f->file->path));
+	if (f->reason == PKGUARD_REASON_DENIED)
+		json_object_object_add(o, "error",
+				       json_object_new_string(pkguard_strerror(p->error)));
+	return o;
 }

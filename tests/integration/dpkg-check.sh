@@ -63,7 +63,7 @@ expect "check: the helpers" eq "$(jqo -c '.packages[0].helpers')" "[\"$HELPER\"]
 pg --root "$R" check demo-daemon
 expect "check, human: exit status 1" eq "$RC" 1
 expect "check, human: in use, ships a helper" grep -Eq \
-  '^demo-daemon 1\.0 \(all\): IN USE by [0-9]+ instances?, 1 user, 0 lock holders; ships 1 helper$' "$OUT"
+  '^demo-daemon 1\.0 \(all\): block: in use: [0-9]+ instances?, 1 user, 0 lock holders.*; ships 1 helper$' "$OUT"
 expect "check, human: the daemon row" grep -Eq "^ +exe +$daemon +root +.* $DAEMON\$" "$OUT"
 expect "check, human: the mapper row" grep -Eq "^ +map +$mapper +root +.* $LIB\$" "$OUT"
 expect "check, human: the helpers section" grep -Eq '^  helpers \(' "$OUT"
@@ -82,7 +82,7 @@ pg --root "$R" --json check demo-daemon
 expect_idle "check after stop" demo-daemon
 pg --root "$R" check demo-daemon
 expect "check after stop, human: not in use, ships a helper" grep -q \
-  '^demo-daemon 1\.0 (all): not in use (.*ships 1 helper)$' "$OUT"
+  '^demo-daemon 1\.0 (all): [a-z]*: not in use.*; ships 1 helper$' "$OUT"
 
 pg --root "$R" check no-such-pkg
 expect "unknown package: exit status 2" eq "$RC" 2

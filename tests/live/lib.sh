@@ -23,6 +23,7 @@ OUT=          # stdout file of the last pg run
 declare -A STARTED=() # pid -> start time: the only processes cleanup kills
 declare -A HOLD_FDS=() # pid -> "stdin-fd stdout-fd" held open by us
 N_RUNS=0
+PKGUARD_CONF= # the configuration every pg run reads (lib_init writes it)
 ESC=$(printf '\033')
 ESC_NAME="${ESC}[2Jx" # clears the screen when printed raw
 
@@ -45,6 +46,13 @@ lib_init()
   [ -x "$PKGUARD" ] || fail_setup "no pkguard at '$PKGUARD'"
   T=$(mktemp -d /tmp/pkguard-test.XXXXXX)
   trap cleanup EXIT
+  # check exits by the verdict: with "block", exit 1 means "in use". An
+  # unreadable process (this sandbox's pid 1) only warns, so that it does
+  # not make every package look in use.
+  # The live-demo package's data file is its lockfile: locks count only on one.
+  printf '[pkguard]\naction = block\ndenied = warn\n[package live-demo]\nlockfile = %s\n' \
+    /var/lib/live-demo/data >"$T/pkguard.conf"
+  PKGUARD_CONF=$T/pkguard.conf
   trap 'exit 130' INT TERM HUP
 }
 
@@ -215,7 +223,7 @@ pg()
   RC=0
   (
     close_held
-    exec timeout 30 "$PKGUARD" "$@"
+    exec timeout 30 "$PKGUARD" --config "$PKGUARD_CONF" --state "$T/state.db" "$@"
   ) >"$OUT" 2>"$OUT.err" || RC=$?
 }
 

@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pkguard/act.h"
+#include "pkguard/escape.h"
+#include "run.h"
+
+/*
+ * An internal error in a real run: the upgrade goes on (or, with
+ * on-error = block, is refused), loudly, and the event is recorded.
+ */
+static int fail_open(struct run *r, const char *stage)
+{
+	bool block = r->cfg && r->cfg->on_error == PKGUARD_ON_ERROR_BLOCK;
+	char msg[768];
+
+	snprintf(msg, sizeof(msg), "%s failed: %s; %s the upgrade (on-error = %s)", stage,
+		 pkguard_ctx_errmsg(r->cli->ctx), block ? "refusing" : "ALLOWING",
+		 block ? "block" : "allow");
+	fprintf(stderr, "pkguard: error: %s\n", msg);
+	if (r->st)
+		pkguard_state_add_event(r->st, r->run_id, "error", msg);
+	r->failed_open = true;
+	r->verdict = block ? PKGUARD_ACTION_BLOCK : PKGUARD_ACTION_ALLOW;
+	return 0;
+}
+
+static int add_targets(struct run *r, struct pkguard_pkgdb *db, const struct run_target *targets,
+		       size_t n)
+{
+	size_t i;
+	int rc;
+
+	rc = pkguard_fileset_new(r->cli->ctx, &r->ins.fs);
+	for (i = 0; rc == 0 && i < n; i++) {
+		rc = inspection_add_package(r->cli, db, r->ins.fs, targets[i].name,
+					    targets[i].new_version);
+		/* Not installed: a fresh install replaces nothing that could be running. */
+		if (rc == -PKGUARD_ENOPKG && r->mode == RUN_ACT) {
+			pkguard_log(r->cli->ctx, PKGUARD_LOG_DEBUG,
+				    "'%s' is not installed: skipped", targets[i].name);
+			rc = 0;
+		}
+	}
+	return rc;
+}
+
+static int note_override(void *userdata, const struct pkguard_state_row *row)
+{
+	struct run *r = userdata;
+	size_t t;
+
+	for (t = 0; t < pkguard_fileset_n_targets(r->ins.fs); t++) {
+		if (row->n > 0 && row->values[0] &&
+		    strcmp(row->values[0], pkguard_fileset_target(r->ins.fs, t)->name) == 0)
+			r->tstate[t].override = true;
+	}
+	return 0;
+}
+
+/* What the state knows: pending overrides, active deferrals. */
+static int load_target_state(struct run *r)
+{
+	size_t t, n = pkguard_fileset_n_targets(r->ins.fs);
+	int rc;
+
+	r->tstate = calloc(n ? n : 1, sizeof(*r->tstate));
+	if (!r->tstate)
+		return pkguard_fail(r->cli->ctx, -ENOMEM, "cannot decide");
+	if (!r->st)
+		return 0;
+	rc = pkguard_state_list(r->st, PKGUARD_STATE_OVERRIDES, 0, note_override, r);
+	for (t = 0; rc == 0 && t < n; t++) {
+		struct pkguard_deferral d;
+
+		rc = pkguard_state_deferral(r->st, pkguard_fileset_target(r->ins.fs, t)->name, &d);
+		if (rc == 0)
+			r->tstate[t].deferred_since = d.first;
+		rc = rc == 1 ? 0 : rc;
+	}
+	return rc;
+}
+
+static int open_state(struct run *r)
+{
+	const char *path = r->cli->state_path ? r->cli->state_path : PKGUARD_STATE_DEFAULT_PATH;
+
+	/* A dry run has no side effects: it does not create a database. */
+	if (r->mode == RUN_DRY && access(path, F_OK) != 0)
+		return 0;
+	return cli_open_state(r->cli, &r->st);
+}
+
+/* The processes whose findings count for target T, each once, with their units. */
+static size_t counted_procs(const struct run *r, size_t t, size_t *procs, size_t max)
+{
+	const struct pkguard_findings *f = r->ins.findings;
+	size_t i, j, n = 0;
+
+	for (i = 0; i < f->n; i++) {
+		if (!r->dec->counts[i] || f->items[i].target != t)
+			continue;
+		for (j = 0; j < n && procs[j] != f->items[i].proc; j++)
+			;
+		if (j == n && n < max)
+			procs[n++] = f->items[i].proc;
+	}
+	return n;
+}
+
+static bool is_service(const char *unit)
+{
+	size_t n = strlen(unit);
+
+	return n > 8 && strcmp(unit + n - 8, ".service") == 0 && pkguard_unit_name_valid(unit);
+}
+
+/*
+ * restart needs a service unit for every process that counts; an instance
+ * without one (or no service manager at all) falls back to `then`.
+ */
+static void restart_fallback(struct run *r, size_t t)
+{
+	struct pkguard_decision *d = &r->dec->items[t];
+	enum pkguard_service_kind kind;
+	char program[256];
+	size_t procs[256], n, i;
+
+	if (d->action != PKGUARD_ACTION_RESTART)
+		return;
+	if (pkguard_service_manager(r->cli->ctx, r->cfg->service_manager, program, sizeof(program),
+				    &kind) != 0) {
+		snprintf(r->out[t].note, sizeof(r->out[t].note),
+			 "no service manager to restart with: then %s",
+			 pkguard_action_name(d->policy.then));
+		r->out[t].action = d->policy.then;
+		return;
+	}
+	n = counted_procs(r, t, procs, 256);
+	for (i = 0; i < n; i++) {
+		const struct pkguard_proc *p = &r->ins.procs->procs[procs[i]];
+
+		if (!is_service(p->unit)) {
+			snprintf(r->out[t].note, sizeof(r->out[t].note),
+				 "process %d is in no service unit: then %s", (int)p->pid,
+				 pkguard_action_name(d->policy.then));
+			r->out[t].action = d->policy.then;
+			return;
+		}
+	}
+}
+
+static void wait_progress(void *userdata, const char *what, uint64_t left_ms)
+{
+	if (!isatty(STDERR_FILENO))
+		return;
+	fprintf(stderr, "\rpkguard: waiting for %s: %llum%02llus left\033[K", what,
+		(unsigned long long)(left_ms / 60000), (unsigned long long)(left_ms / 1000 % 60));
+	fflush(stderr);
+}
+
+/* Wait for the processes that count and the trusted lockfiles of target T. */
+static int act_wait(struct run *r, size_t t)
+{
+	struct pkguard_decision *d = &r->dec->items[t];
+	struct pkguard_wait_proc wp[256];
+	struct pkguard_wait_lock wl[64];
+	struct pkguard_wait_spec spec = {0};
+	const char *root = pkguard_ctx_root(r->cli->ctx);
+	size_t procs[256], n, i, nl = 0;
+	uint64_t t0 = pkguard_now_ns();
+	int rc;
+
+	n = counted_procs(r, t, procs, 256);
+	for (i = 0; i < n; i++) {
+		const struct pkguard_proc *p = &r->ins.procs->procs[procs[i]];
+
+		wp[i] = (struct pkguard_wait_proc){p->pid, p->start_time, p->comm};
+	}
+	for (i = 0; i < pkguard_fileset_n_files(r->ins.fs) && nl < 64; i++) {
+		const struct pkguard_file *f = pkguard_fileset_file(r->ins.fs, i);
+		char *path;
+
+		/* Only lockfiles that count as evidence are waited for. */
+		if (f->target != t || !(f->flags & PKGUARD_FILE_LOCKFILE) || f->uid != 0 ||
+		    (f->mode & 022))
+			continue;
+		/* The probe opens the file where it is: under the root. */
+		if (asprintf(&path, "%s%s", strcmp(root, "/") == 0 ? "" : root, f->path) < 0) {
+			rc = pkguard_fail(r->cli->ctx, -ENOMEM, "cannot wait");
+			goto out;
+		}
+		wl[nl++] = (struct pkguard_wait_lock){path, f->id};
+	}
+	spec = (struct pkguard_wait_spec){
+		wp, n, wl, nl, t0 + d->policy.wait_timeout_ms * 1000000, wait_progress, NULL};
+	rc = pkguard_wait(r->cli->ctx, &spec);
+	if (isatty(STDERR_FILENO))
+		fputs("\r\033[K", stderr);
+	if (rc < 0)
+		goto out;
+	if (rc == 0) {
+		r->out[t].action = PKGUARD_ACTION_ALLOW;
+		snprintf(r->out[t].note, sizeof(r->out[t].note), "waited %.1f s: no longer in use",
+			 (double)(pkguard_now_ns() - t0) / 1e9);
+	} else {
+		r->out[t].action = d->policy.then;
+		snprintf(r->out[t].note, sizeof(r->out[t].note), "%s (after %.0f s): then %s",
+			 pkguard_ctx_errmsg(r->cli->ctx), (double)(pkguard_now_ns() - t0) / 1e9,
+			 pkguard_action_name(d->policy.then));
+	}
+	rc = 0;
+out:
+	for (i = 0; i < nl; i++)
+		free((char *)wl[i].path);
+	return rc;
+}
+
+static int add_unit(struct run_outcome *o, const char *unit)
+{
+	char **units;
+	size_t i;
+
+	for (i = 0; i < o->n_units; i++) {
+		if (strcmp(o->units[i], unit) == 0)
+			return 0;
+	}
+	units = realloc(o->units, (o->n_units + 1) * sizeof(*units));
+	if (!units)
+		return -ENOMEM;
+	o->units = units;
+	o->units[o->n_units] = strdup(unit);
+	if (!o->units[o->n_units])
+		return -ENOMEM;
+	o->n_units++;
+	return 0;
+}
+
+/* Stop the units of target T's processes; the post step starts them again. */
+static int act_restart(struct run *r, size_t t)
+{
+	struct pkguard_decision *d = &r->dec->items[t];
+	struct run_outcome *o = &r->out[t];
+	enum pkguard_service_kind kind;
+	char program[256];
+	size_t procs[256], n, i;
+	int rc;
+
+	rc = pkguard_service_manager(r->cli->ctx, r->cfg->service_manager, program, sizeof(program),
+				     &kind);
+	if (rc != 0)
+		return rc < 0 ? rc : -PKGUARD_EINTERNAL;
+	n = counted_procs(r, t, procs, 256);
+	for (i = 0; i < n; i++) {
+		rc = add_unit(o, r->ins.procs->procs[procs[i]].unit);
+		if (rc < 0)
+			return pkguard_fail(r->cli->ctx, rc, "cannot restart");
+	}
+	for (i = 0; i < o->n_units; i++) {
+		/* Recorded first: if we die while it stops, resume still starts it. */
+		rc = pkguard_state_unit_stopped(r->st, r->run_id, o->units[i], program);
+		if (rc < 0)
+			return rc;
+		rc = pkguard_service_run(r->cli->ctx, program, kind, o->units[i], false,
+					 d->policy.wait_timeout_ms);
+		if (rc < 0) {
+			o->action = d->policy.then;
+			snprintf(o->note, sizeof(o->note), "cannot stop %s: %s: then %s",
+				 o->units[i], pkguard_ctx_errmsg(r->cli->ctx),
+				 pkguard_action_name(d->policy.then));
+			return 0;
+		}
+	}
+	o->action = PKGUARD_ACTION_ALLOW;
+	snprintf(o->note, sizeof(o->note),
+		 "stopped %zu unit%s; started again after the transaction", o->n_units,
+		 o->n_units == 1 ? "" : "s");
+	return 0;
+}
+
+static int act_defer(struct run *r, size_t t)
+{
+	const struct pkguard_target *target = pkguard_fileset_target(r->ins.fs, t);
+	struct pkguard_deferral d;
+	int rc;
+
+	rc = pkguard_state_defer(r->st, r->run_id, target->name, target->new_version, &d);
+	if (rc < 0)
+		return rc;
+	r->out[t].action = PKGUARD_ACTION_DEFER;
+	if (!r->cfg->hold || !r->cli->backend->hold) {
+		snprintf(r->out[t].note, sizeof(r->out[t].note), "deferred (%u time%s); %s",
+			 d.count, d.count == 1 ? "" : "s",
+			 r->cfg->hold ? "this package manager has no hold pkguard can place"
+				      : "no hold placed (hold = no)");
+		return 0;
+	}
+	rc = r->cli->backend->hold(r->cli->ctx, target->name, true);
+	if (rc == 0)
+		rc = pkguard_state_hold_add(r->st, target->name, r->cli->backend->name);
+	if (rc < 0)
+		return rc;
+	snprintf(r->out[t].note, sizeof(r->out[t].note),
+		 "deferred (%u time%s) and held back; pkguard resume lifts the hold once it is "
+		 "no longer in use",
+		 d.count, d.count == 1 ? "" : "s");
+	return 0;
+}
+
+static int act(struct run *r)
+{
+	size_t t, n = r->dec->n;
+	int rc = 0;
+
+	for (t = 0; t < n && rc == 0; t++) {
+		const struct pkguard_target *target = pkguard_fileset_target(r->ins.fs, t);
+		struct pkguard_decision *d = &r->dec->items[t];
+
+		if (r->tstate[t].override) {
+			rc = pkguard_state_override_consume(r->st, target->name, r->run_id);
+			rc = rc == 1 ? 0 : rc;
+		}
+		if (rc == 0 && d->why == PKGUARD_WHY_DEFER_EXPIRED) {
+			char msg[512];
+
+			snprintf(msg, sizeof(msg),
+				 "'%s' was deferred for longer than max-defer: releasing it, the "
+				 "upgrade goes on",
+				 target->name);
+			fprintf(stderr, "pkguard: warning: %s\n", msg);
+			rc = pkguard_state_deferral_end(r->st, target->name, "expired");
+			rc = rc == 1 ? 0 : rc;
+			if (rc == 0)
+				rc = pkguard_state_add_event(r->st, r->run_id, "warning", msg);
+		}
+		if (rc < 0 || r->out[t].action != d->action)
+			continue; /* already resolved (restart fallback) */
+		switch (d->action) {
+		case PKGUARD_ACTION_WAIT:
+			rc = act_wait(r, t);
+			break;
+		case PKGUARD_ACTION_RESTART:
+			rc = act_restart(r, t);
+			break;
+		case PKGUARD_ACTION_DEFER:
+			rc = act_defer(r, t);
+			break;
+		case PKGUARD_ACTION_ALLOW:
+		case PKGUARD_ACTION_WARN:
+		case PKGUARD_ACTION_BLOCK:
+			break;
+		}
+	}
+	return rc;
+}
+
+static char *origin_text(const struct pkguard_origin *o, char *buf, size_t size)
+{
+	if (o->file)
+		snprintf(buf, size, "%s:%u", o->file, o->line);
+	else
+		snprintf(buf, size, "default");
+	return buf;
+}
+
+static int record(struct run *r)
+{
+	const struct pkguard_findings *f = r->ins.findings;
+	size_t t, i;
+	int rc = 0;
+
+	for (t = 0; t < r->dec->n && rc == 0; t++) {
+		const struct pkguard_target *target = pkguard_fileset_target(r->ins.fs, t);
+		const struct pkguard_decision *d = &r->dec->items[t];
+		char origin[600], detail[600];
+		struct pkguard_state_target st;
+
+		snprintf(detail, sizeof(detail), "%s%s%s", d->detail, r->out[t].note[0] ? "; " : "",
+			 r->out[t].note);
+		st = (struct pkguard_state_target){target->name,
+						   target->old_version,
+						   target->new_version,
+						   pkguard_action_name(r->out[t].action),
+						   origin_text(&d->origin, origin, sizeof(origin)),
+						   detail};
+		rc = pkguard_state_add_target(r->st, r->run_id, &st);
+	}
+	for (i = 0; f && i < f->n && rc == 0; i++) {
+		const struct pkguard_finding *x = &f->items[i];
+		const struct pkguard_proc *p = &r->ins.procs->procs[x->proc];
+		struct pkguard_state_finding sf = {
+			x->target == PKGUARD_TARGET_ANY
+				? "*"
+				: pkguard_fileset_target(r->ins.fs, x->target)->name,
+			p->pid,
+			p->start_time,
+			p->uid,
+			p->comm,
+			p->unit[0] ? p->unit : NULL,
+			pkguard_reason_name(x->reason),
+			x->file ? x->file->path : NULL,
+		};
+
+		rc = pkguard_state_add_finding(r->st, r->run_id, &sf);
+	}
+	return rc;
+}
+
+int run_execute(struct run *r, const struct run_target *targets, size_t n)
+{
+	struct pkguard_ctx *ctx = r->cli->ctx;
+	struct pkguard_run_info info = {r->entry, r->cli->backend ? r->cli->backend->name : NULL,
+					pkguard_ctx_root(ctx)};
+	struct pkguard_pkgdb *db = NULL;
+	size_t t;
+	int rc;
+
+	r->verdict = PKGUARD_ACTION_ALLOW;
+	rc = cli_load_config(r->cli, &r->cfg);
+	if (rc < 0)
+		return r->mode == RUN_ACT ? fail_open(r, "reading the configuration") : rc;
+	rc = open_state(r);
+	if (rc == 0 && r->mode == RUN_ACT)
+		rc = pkguard_state_run_begin(r->st, &info, &r->run_id);
+	if (rc < 0)
+		return r->mode == RUN_ACT ? fail_open(r, "opening the state database") : rc;
+
+	/* The deadline bounds pkguard's own work; a wait adds its wait-timeout. */
+	pkguard_ctx_set_deadline(ctx, pkguard_now_ns() + r->cfg->deadline_ms * 1000000);
+	rc = cli_open_pkgdb(r->cli, &db);
+	if (rc == 0) {
+		rc = add_targets(r, db, targets, n);
+		r->cli->backend->close(db);
+	}
+	if (rc == 0)
+		rc = pkguard_decide_prepare(ctx, r->cfg, r->ins.fs);
+	if (rc == 0)
+		rc = inspection_run(r->cli, &r->ins);
+	if (rc == 0)
+		rc = load_target_state(r);
+	if (rc == 0)
+		rc = pkguard_decide(ctx, r->cfg, r->ins.fs, r->ins.procs, r->ins.findings,
+				    r->tstate, (int64_t)time(NULL), &r->dec);
+	pkguard_ctx_set_deadline(ctx, 0);
+	if (rc == 0) {
+		r->out = calloc(r->dec->n ? r->dec->n : 1, sizeof(*r->out));
+		rc = r->out ? 0 : pkguard_fail(ctx, -ENOMEM, "cannot decide");
+	}
+	if (rc < 0) {
+		if (r->mode == RUN_DRY)
+			return rc;
+		rc = fail_open(r, "inspecting the system");
+		goto end;
+	}
+	for (t = 0; t < r->dec->n; t++) {
+		r->out[t].action = r->dec->items[t].action;
+		restart_fallback(r, t);
+	}
+	if (r->mode == RUN_ACT) {
+		rc = act(r);
+		if (rc == 0)
+			rc = record(r);
+		if (rc < 0) {
+			rc = fail_open(r, "acting on the decision");
+			goto end;
+		}
+	}
+	for (t = 0; t < r->dec->n; t++) {
+		if (pkguard_action_rank(r->out[t].action) > pkguard_action_rank(r->verdict))
+			r->verdict = r->out[t].action;
+	}
+end:
+	if (r->st && r->mode == RUN_ACT)
+		pkguard_state_run_end(r->st, r->run_id,
+				      r->failed_open ? "error" : pkguard_action_name(r->verdict),
+				      r->failed_open ? pkguard_ctx_errmsg(ctx) : NULL);
+	return rc;
+}
+
+void run_release(struct run *r)
+{
+	size_t t, i;
+
+	for (t = 0; r->out && r->dec && t < r->dec->n; t++) {
+		for (i = 0; i < r->out[t].n_units; i++)
+			free(r->out[t].units[i]);
+		free(r->out[t].units);
+	}
+	free(r->out);
+	pkguard_decisions_free(r->dec);
+	free(r->tstate);
+	inspection_release(&r->ins);
+	pkguard_state_close(r->st);
+	pkguard_config_free(r->cfg);
+	memset(r, 0, sizeof(*r));
+}
