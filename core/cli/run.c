@@ -425,6 +425,9 @@ int run_execute(struct run *r, const struct run_target *targets, size_t n)
 	if (rc < 0)
 		return r->mode == RUN_ACT ? fail_open(r, "reading the configuration") : rc;
 	rc = open_state(r);
+	/* Each real run keeps the history to its configured age. */
+	if (rc == 0 && r->mode == RUN_ACT)
+		rc = pkguard_state_prune(r->st, r->cfg->history_ms / 1000);
 	if (rc == 0 && r->mode == RUN_ACT)
 		rc = pkguard_state_run_begin(r->st, &info, &r->run_id);
 	if (rc < 0)

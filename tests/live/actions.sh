@@ -138,6 +138,45 @@ hook
 expect "root's lock on the lockfile: refused" eq "$RC" 1
 stop "$holder"
 
+# --- defer: refused and recorded; resume releases it once unused; max-defer bounds it.
+policy '[package live-demo]
+action = defer
+max-defer = 7d'
+spawn "$R/usr/bin/live-demo" 60
+demo=$READY
+wait_exe "$demo" "$R/usr/bin/live-demo"
+hook
+expect "defer: refused" eq "$RC" 1
+expect "defer: says it defers" grep -q "deferring the upgrade of live-demo 1.0 -> 2.0" "$OUT.err"
+expect "defer: recorded" eq "$(sqlite3 "$STATE" \
+  "SELECT version || ' ' || count FROM deferrals WHERE package = 'live-demo' AND ended IS NULL")" "2.0 1"
+hook
+expect "defer again: counted" eq "$(sqlite3 "$STATE" \
+  "SELECT count FROM deferrals WHERE package = 'live-demo' AND ended IS NULL")" 2
+pg --root "$R" resume
+expect "resume while in use: stays deferred" grep -q "live-demo: still in use, stays deferred" "$OUT"
+stop "$demo"
+pg --root "$R" resume
+expect "resume once unused: released" grep -q "live-demo: no longer in use, deferral released" "$OUT"
+expect "resume once unused: no active deferral" eq "$(sqlite3 "$STATE" \
+  "SELECT count(*) FROM deferrals WHERE package = 'live-demo' AND ended IS NULL")" 0
+
+policy '[package live-demo]
+action = defer
+max-defer = 1s'
+spawn "$R/usr/bin/live-demo" 60
+demo=$READY
+wait_exe "$demo" "$R/usr/bin/live-demo"
+hook
+expect "max-defer: deferred first" eq "$RC" 1
+sleep 2
+hook
+expect "max-defer: allowed once older" eq "$RC" 0
+expect "max-defer: loudly" grep -q "deferred for longer than max-defer" "$OUT.err"
+expect "max-defer: the event is recorded" eq "$(sqlite3 "$STATE" \
+  "SELECT count(*) FROM events WHERE level = 'warning' AND message LIKE '%max-defer%'")" 1
+stop "$demo"
+
 # --- a broken configuration fails open, loudly.
 printf '[package live-demo]\nactoin = block\n' >"$T/actions.conf"
 spawn "$R/usr/bin/live-demo" 60
