@@ -794,40 +794,6 @@ static void parse_section(struct loader *l, char *s)
 	l->where = WHERE_PACKAGE;
 }
 
-/* The length of the UTF-8 sequence at S (N bytes left), or 0 if it is not valid UTF-8. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	uint32_t cp;
-	size_t len, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* Overlong forms, UTF-16 surrogates, beyond U+10FFFF. */
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /*
  * Text only: a NUL would end the line early for inih, an escape sequence
  * would reach the admin's terminal in our messages, and invalid UTF-8 is a
@@ -837,13 +803,14 @@ static bool check_text(struct loader *l, const char *line, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)line;
 	size_t i, n;
+	uint32_t cp;
 
 	for (i = 0; i < len; i += n) {
 		if ((s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f) {
 			parse_error(l, "control character 0x%02x in column %zu", s[i], i + 1);
 			return false;
 		}
-		n = utf8_len(s + i, len - i);
+		n = utf8_len(s + i, len - i, &cp);
 		if (!n) {
 			parse_error(l, "invalid UTF-8 in column %zu", i + 1);
 			return false;

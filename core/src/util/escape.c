@@ -4,13 +4,17 @@
 #include <stdlib.h>
 
 #include "pkguard/escape.h"
+#include "util/internal.h"
 
-/* Length of the valid UTF-8 sequence at S (at most N bytes), or 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n, uint32_t *cp)
+size_t utf8_len(const unsigned char *s, size_t n, uint32_t *cp)
 {
 	size_t len, i;
 	uint32_t c;
 
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
 	if (s[0] < 0xc2)
 		return 0; /* continuation byte or overlong 2-byte lead */
 	if (s[0] < 0xe0) {

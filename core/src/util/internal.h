@@ -42,6 +42,13 @@ int buf_read_fd(struct buf *b, int fd);
 /* Ensure room for EXTRA more bytes. Returns 0 or -ENOMEM. */
 int buf_reserve(struct buf *b, size_t extra);
 
+/*
+ * The length of the valid UTF-8 sequence at S (at most N bytes), with its
+ * code point in *CP; 0 when the bytes are not valid UTF-8 (overlong forms,
+ * surrogates and values past U+10FFFF included). ASCII is length 1.
+ */
+size_t utf8_len(const unsigned char *s, size_t n, uint32_t *cp);
+
 /* Grow *ARRAY (of *CAP elements of SIZE bytes) to hold at least NEED elements. */
 int array_grow(void *array, size_t *cap, size_t need, size_t size);
 
