@@ -51,60 +51,6 @@ struct result {
 	double seconds;
 };
 
-static bool denied_errno(int rc)
-{
-	return rc == -EACCES || rc == -EPERM;
-}
-
-static bool gone_errno(int rc)
-{
-	return rc == -ENOENT || rc == -ESRCH;
-}
-
-/*
- * stat() the very inode that seen file I is, through /proc: the map_files/
- * entry of the mapping where it was met (following that link needs
- * CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE), or the exe link of a process that
- * runs it. Both reach the inode even once it has no name left. The inode
- * number is compared with the scan's, so a pid or an address range reused
- * since the scan is not taken for the file. Returns 0, or a negative errno.
- */
-static int seen_stat(struct cli *cli, const struct pkguard_proctab *tab, size_t i, struct stat *st)
-{
-	const struct pkguard_seen *sn = &tab->seen[i];
-	int proc_fd = pkguard_ctx_proc_fd(cli->ctx);
-	char name[96];
-	size_t p, u;
-	int rc = -ENOENT;
-
-	if (sn->start || sn->end) {
-		snprintf(name, sizeof(name), "%d/map_files/%llx-%llx", (int)sn->pid,
-			 (unsigned long long)sn->start, (unsigned long long)sn->end);
-		if (fstatat(proc_fd, name, st, 0) == 0)
-			return st->st_ino == sn->id.ino ? 0 : -ENOENT;
-		rc = -errno;
-		if (!gone_errno(rc))
-			return rc;
-	}
-	/* Met as an executable, or its first mapper has exited since: any process running it. */
-	for (p = 0; p < tab->n_procs; p++) {
-		const struct pkguard_proc *pr = &tab->procs[p];
-
-		for (u = pr->first_use; u < pr->first_use + pr->n_uses; u++) {
-			if (tab->uses[u].seen != i || tab->uses[u].kind != PKGUARD_USE_EXE)
-				continue;
-			snprintf(name, sizeof(name), "%d/exe", (int)pr->pid);
-			if (fstatat(proc_fd, name, st, 0) < 0) {
-				rc = -errno;
-				continue;
-			}
-			if (st->st_dev == sn->id.dev && st->st_ino == sn->id.ino)
-				return 0;
-		}
-	}
-	return rc;
-}
-
 static int add_owner(void *userdata, const struct pkguard_pkginfo *pkg)
 {
 	struct replaced *r = userdata;
@@ -157,8 +103,9 @@ static int check_seen(struct cli *cli, struct pkguard_pkgdb *db, struct result *
 
 	if (n <= DELETED_LEN || strcmp(sn->label + n - DELETED_LEN, DELETED) != 0)
 		return 0;
-	rc = seen_stat(cli, res->procs, i, &old);
-	if (denied_errno(rc)) {
+	rc = pkguard_proc_stat(cli->ctx, res->procs, i, &old);
+	/* Following map_files needs CAP_SYS_ADMIN: without it, unconfirmed. */
+	if (rc == -EACCES || rc == -EPERM) {
 		res->n_unconfirmed++;
 		return 0;
 	}

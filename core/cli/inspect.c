@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include "cli.h"
@@ -167,14 +168,14 @@ int inspection_run_all(struct cli *cli, struct pkguard_pkgdb *db, struct inspect
 	for (i = 0; i < ins->procs->n_seen; i++) {
 		struct pkguard_seen *seen = &ins->procs->seen[i];
 		const struct pkguard_file *f;
-		struct pkguard_fileid id;
+		struct stat st;
 		size_t cursor = 0;
 
 		if (major(seen->id.dev) != 0 || !pkguard_fileset_has_ino(ins->fs, seen->id.ino) ||
 		    pkguard_fileset_lookup(ins->fs, seen->id, &cursor, &f) == 0)
 			continue;
-		if (pkguard_proc_confirm(cli->ctx, ins->procs, i, &id) == 0)
-			seen->id = id;
+		if (pkguard_proc_stat(cli->ctx, ins->procs, i, &st) == 0)
+			seen->id = (struct pkguard_fileid){st.st_dev, st.st_ino};
 	}
 	rc = pkguard_detect(cli->ctx, ins->fs, ins->procs, &ins->findings);
 	ins->seconds = (double)(pkguard_now_ns() - t0) / 1e9;

@@ -107,12 +107,18 @@ void pkguard_proctab_free(struct pkguard_proctab *tab);
 const struct pkguard_proc *pkguard_proctab_find(const struct pkguard_proctab *tab, pid_t pid);
 
 /*
- * Confirm the identity of file SEEN through /proc/PID/map_files, whose stat
- * gives the true st_dev where maps shows an anonymous device (btrfs
- * subvolumes). Returns 0 with *id set, or a negative errno.
+ * stat() the very inode that seen file SEEN is, through /proc: the map_files/
+ * entry of the mapping where it was met (following that link needs
+ * CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE), else the exe link of a process
+ * that runs it. Both reach the inode even once it has no name left, and give
+ * the true st_dev where maps shows an anonymous device (btrfs subvolumes).
+ * The inode number must match the scan's, so a pid or an address range
+ * reused since the scan is not taken for the file. Returns 0 with *ST set,
+ * or a negative errno.
  */
-int pkguard_proc_confirm(struct pkguard_ctx *ctx, const struct pkguard_proctab *tab, size_t seen,
-			 struct pkguard_fileid *id);
+struct stat;
+int pkguard_proc_stat(struct pkguard_ctx *ctx, const struct pkguard_proctab *tab, size_t seen,
+		      struct stat *st);
 
 /* --- Parsers, exposed for unit tests and fuzzing. --- */
 

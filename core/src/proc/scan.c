@@ -570,19 +570,39 @@ const struct pkguard_proc *pkguard_proctab_find(const struct pkguard_proctab *ta
 	return NULL;
 }
 
-int pkguard_proc_confirm(struct pkguard_ctx *ctx, const struct pkguard_proctab *tab, size_t seen,
-			 struct pkguard_fileid *id)
+int pkguard_proc_stat(struct pkguard_ctx *ctx, const struct pkguard_proctab *tab, size_t seen,
+		      struct stat *st)
 {
 	const struct pkguard_seen *sn = &tab->seen[seen];
+	int proc_fd = pkguard_ctx_proc_fd(ctx);
 	char name[96];
-	struct stat st;
+	size_t p, u;
+	int rc = -ENOENT;
 
-	if (sn->start == 0 && sn->end == 0)
-		return -EINVAL;
-	snprintf(name, sizeof(name), "%d/map_files/%llx-%llx", (int)sn->pid,
-		 (unsigned long long)sn->start, (unsigned long long)sn->end);
-	if (fstatat(pkguard_ctx_proc_fd(ctx), name, &st, 0) < 0)
-		return -errno;
-	*id = (struct pkguard_fileid){st.st_dev, st.st_ino};
-	return 0;
+	if (sn->start || sn->end) {
+		snprintf(name, sizeof(name), "%d/map_files/%llx-%llx", (int)sn->pid,
+			 (unsigned long long)sn->start, (unsigned long long)sn->end);
+		if (fstatat(proc_fd, name, st, 0) == 0)
+			return st->st_ino == sn->id.ino ? 0 : -ENOENT;
+		rc = -errno;
+		if (!gone_errno(rc))
+			return rc;
+	}
+	/* Met as an executable, or its first mapper has exited since: any process running it. */
+	for (p = 0; p < tab->n_procs; p++) {
+		const struct pkguard_proc *pr = &tab->procs[p];
+
+		for (u = pr->first_use; u < pr->first_use + pr->n_uses; u++) {
+			if (tab->uses[u].seen != seen || tab->uses[u].kind != PKGUARD_USE_EXE)
+				continue;
+			snprintf(name, sizeof(name), "%d/exe", (int)pr->pid);
+			if (fstatat(proc_fd, name, st, 0) < 0) {
+				rc = -errno;
+				continue;
+			}
+			if (st->st_ino == sn->id.ino)
+				return 0;
+		}
+	}
+	return rc;
 }
