@@ -64,6 +64,15 @@ expect "wait for an instance: says it waited" grep -q "live-demo: waited" "$OUT.
 expect "wait for an instance: recorded as allow" eq "$(last_action)" allow
 stop "$demo"
 
+# On a terminal the wait says what it waits for and the time left.
+spawn "$R/usr/bin/live-demo" 2
+demo=$READY
+wait_exe "$demo" "$R/usr/bin/live-demo"
+script -qfec "$PKGUARD --config $PKGUARD_CONF --state $STATE --root $R hook manual live-demo" \
+  /dev/null >"$T/tty.out" 2>&1 </dev/null || :
+expect "wait on a terminal: shows progress" grep -Eq "waiting for live-demo \($demo\): [0-9]+m[0-9]{2}s left" "$T/tty.out"
+stop "$demo"
+
 # --- wait on a certbot-style lockfile: goes on once the holder lets go.
 policy "[package live-demo]
 action = wait
