@@ -66,6 +66,14 @@ extern const struct pkguard_command cmd_post;
  */
 int cli_start_stopped_units(struct cli *cli, struct pkguard_state *st);
 
+/*
+ * Find the processes that run replaced package files (see needs-restart) and
+ * store them as the state's needs-restart list, for RUN_ID. *N_PROCESSES
+ * receives how many there are. Returns 0 or <0 with detail in ctx.
+ */
+int cli_needs_restart_record(struct cli *cli, struct pkguard_state *st, int64_t run_id,
+			     size_t *n_processes);
+
 /* inspect.c: the work shared by check and scan. */
 
 /* A finished inspection: the files looked for, the processes, and what matched. */

@@ -18,9 +18,24 @@
 #include "pkguard/act.h"
 #include "run.h"
 
+int cli_hook_run(struct cli *cli, const char *entry, const struct run_target *targets, size_t n)
+{
+	struct run r = {.cli = cli, .mode = RUN_ACT, .entry = entry};
+	int rc;
+
+	rc = run_execute(&r, targets, n);
+	if (rc == 0) {
+		run_report_hook(&r, stderr);
+		if (r.verdict == PKGUARD_ACTION_BLOCK || r.verdict == PKGUARD_ACTION_DEFER)
+			rc = CLI_IN_USE;
+	}
+	run_release(&r);
+	return rc;
+}
+
+/* manual: `pkguard hook manual PKG[=NEWVERSION]...`, for an admin's own scripts. */
 static int hook_manual(struct cli *cli, int argc, char **argv)
 {
-	struct run r = {.cli = cli, .mode = RUN_ACT, .entry = "hook manual"};
 	struct run_target *targets;
 	int i, rc;
 
@@ -37,29 +52,37 @@ static int hook_manual(struct cli *cli, int argc, char **argv)
 			*eq = '\0';
 		targets[i] = (struct run_target){argv[i], eq ? eq + 1 : NULL};
 	}
-	rc = run_execute(&r, targets, (size_t)argc);
-	if (rc == 0) {
-		run_report_hook(&r, stderr);
-		if (r.verdict == PKGUARD_ACTION_BLOCK || r.verdict == PKGUARD_ACTION_DEFER)
-			rc = CLI_IN_USE;
-	}
-	run_release(&r);
+	rc = cli_hook_run(cli, "hook manual", targets, (size_t)argc);
 	free(targets);
 	return rc;
 }
 
+static const struct {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv);
+} protocols[] = {
+	{"apt", hook_apt},
+	{"dpkg", hook_dpkg},
+	{"manual", hook_manual},
+};
+
 static int run_hook(struct cli *cli, int argc, char **argv)
 {
+	size_t i;
+
 	if (argc < 2)
-		return pkguard_fail(cli->ctx, -PKGUARD_EUSAGE, "hook: name the protocol (manual)");
-	if (strcmp(argv[1], "manual") == 0)
-		return hook_manual(cli, argc - 2, argv + 2);
+		return pkguard_fail(cli->ctx, -PKGUARD_EUSAGE,
+				    "hook: name the protocol (apt, dpkg or manual)");
+	for (i = 0; i < sizeof(protocols) / sizeof(protocols[0]); i++) {
+		if (strcmp(argv[1], protocols[i].name) == 0)
+			return protocols[i].run(cli, argc - 2, argv + 2);
+	}
 	return pkguard_fail(cli->ctx, -PKGUARD_EUSAGE, "hook: unknown protocol '%s'", argv[1]);
 }
 
 const struct pkguard_command cmd_hook = {
 	.name = "hook",
-	.args = "manual PKG[=VER]...",
+	.args = "apt|dpkg|manual",
 	.summary = "decide and act before a transaction: wait, stop units, defer or refuse",
 	.run = run_hook,
 };
@@ -147,26 +170,43 @@ int cli_start_stopped_units(struct cli *cli, struct pkguard_state *st)
 	return rc < 0 ? rc : failed;
 }
 
+/*
+ * After a transaction (also a failed one): start the units stopped for it,
+ * record what now runs replaced code, close the run. It never refuses
+ * anything: errors are reported, not returned.
+ */
 static int run_post(struct cli *cli, int argc, char **argv)
 {
-	struct pkguard_run_info info = {"post", cli->backend ? cli->backend->name : NULL,
+	struct pkguard_run_info info = {NULL, cli->backend ? cli->backend->name : NULL,
 					pkguard_ctx_root(cli->ctx)};
 	struct pkguard_state *st = NULL;
+	size_t n_restart = 0;
 	int64_t run_id = 0;
+	char entry[32];
 	int rc;
 
-	if (argc != 2 || strcmp(argv[1], "manual") != 0)
-		return pkguard_fail(cli->ctx, -PKGUARD_EUSAGE, "post: name the protocol (manual)");
-	/* The post step never refuses anything: errors are reported, not returned. */
+	if (argc != 2 || (strcmp(argv[1], "manual") != 0 && strcmp(argv[1], "apt") != 0 &&
+			  strcmp(argv[1], "dpkg") != 0))
+		return pkguard_fail(cli->ctx, -PKGUARD_EUSAGE,
+				    "post: name the protocol (apt, dpkg or manual)");
+	snprintf(entry, sizeof(entry), "post %s", argv[1]);
+	info.entry = entry;
 	rc = cli_open_state(cli, &st);
 	if (rc == 0)
 		rc = pkguard_state_run_begin(st, &info, &run_id);
 	if (rc == 0)
 		rc = cli_start_stopped_units(cli, st);
+	if (rc >= 0)
+		rc = cli_needs_restart_record(cli, st, run_id, &n_restart);
 	if (rc < 0)
 		fprintf(stderr, "pkguard: error: post step: %s\n", pkguard_ctx_errmsg(cli->ctx));
+	else if (n_restart)
+		fprintf(stderr,
+			"pkguard: %zu process%s now run%s replaced files: see pkguard "
+			"needs-restart\n",
+			n_restart, n_restart == 1 ? "" : "es", n_restart == 1 ? "s" : "");
 	if (st && run_id)
-		pkguard_state_run_end(st, run_id, rc == 0 ? "done" : "error",
+		pkguard_state_run_end(st, run_id, rc >= 0 ? "done" : "error",
 				      rc < 0 ? pkguard_ctx_errmsg(cli->ctx) : NULL);
 	pkguard_state_close(st);
 	return 0;
@@ -174,7 +214,7 @@ static int run_post(struct cli *cli, int argc, char **argv)
 
 const struct pkguard_command cmd_post = {
 	.name = "post",
-	.args = "manual",
-	.summary = "after a transaction: start the units stopped for it",
+	.args = "apt|dpkg|manual",
+	.summary = "after a transaction: start stopped units, record needs-restart",
 	.run = run_post,
 };

@@ -510,6 +510,25 @@ static void record(struct cli *cli, const struct result *res)
 	pkguard_state_close(st);
 }
 
+int cli_needs_restart_record(struct cli *cli, struct pkguard_state *st, int64_t run_id,
+			     size_t *n_processes)
+{
+	struct pkguard_pkgdb *db = NULL;
+	struct result res = {0};
+	int rc;
+
+	rc = cli_open_pkgdb(cli, &db);
+	if (rc < 0)
+		return rc;
+	rc = collect(cli, db, &res);
+	cli->backend->close(db);
+	if (rc == 0)
+		rc = record_items(cli, st, &res, run_id);
+	*n_processes = res.n_processes;
+	result_release(&res);
+	return rc;
+}
+
 static int run_needs_restart(struct cli *cli, int argc, char **argv)
 {
 	struct pkguard_pkgdb *db = NULL;

@@ -284,7 +284,8 @@ static void refusal(const struct run *r, size_t t, FILE *out)
 	char title[512], origin[600];
 
 	target_title(r, t, title, sizeof(title));
-	fprintf(out, "pkguard: %s the upgrade of %s: %s\n",
+	/* An upgrade, a downgrade, a reinstall or a removal: all replace its files. */
+	fprintf(out, "pkguard: %s the change to %s: %s\n",
 		r->out[t].action == PKGUARD_ACTION_DEFER ? "deferring" : "refusing", title,
 		d->detail);
 	fprintf(out, "pkguard:   policy: %s = %s (%s)\n", setting_of(d),
@@ -307,7 +308,8 @@ void run_report_hook(const struct run *r, FILE *out)
 {
 	size_t t;
 
-	if (!r->dec || !r->out)
+	/* After a failure the fail-open message said it all: the outcomes are void. */
+	if (!r->dec || !r->out || r->failed_open)
 		return;
 	for (t = 0; t < r->dec->n; t++) {
 		const struct pkguard_target *target = pkguard_fileset_target(r->ins.fs, t);
@@ -319,11 +321,15 @@ void run_report_hook(const struct run *r, FILE *out)
 			refusal(r, t, out);
 			break;
 		case PKGUARD_ACTION_WARN:
-			fprintf(out,
-				"pkguard: warning: upgrading %s while it is in use (%s); its "
-				"processes will run replaced code until restarted (see "
-				"pkguard needs-restart)\n",
-				esc(0, target->name), d->detail);
+			if (d->why == PKGUARD_WHY_DENIED && !d->n_instances)
+				fprintf(out, "pkguard: warning: %s: %s\n", esc(0, target->name),
+					d->detail);
+			else
+				fprintf(out,
+					"pkguard: warning: replacing the files of %s while it is "
+					"in use (%s); its processes will run replaced code until "
+					"restarted (see pkguard needs-restart)\n",
+					esc(0, target->name), d->detail);
 			break;
 		case PKGUARD_ACTION_ALLOW:
 		case PKGUARD_ACTION_WAIT:

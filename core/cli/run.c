@@ -50,6 +50,14 @@ static int add_targets(struct run *r, struct pkguard_pkgdb *db, const struct run
 	return rc;
 }
 
+/* "libfoo" names every instance, so it matches "libfoo:amd64" too. */
+static bool same_package(const char *name, const char *target)
+{
+	size_t n = strlen(name);
+
+	return strcmp(name, target) == 0 || (strncmp(name, target, n) == 0 && target[n] == ':');
+}
+
 static int note_override(void *userdata, const struct pkguard_state_row *row)
 {
 	struct run *r = userdata;
@@ -57,7 +65,7 @@ static int note_override(void *userdata, const struct pkguard_state_row *row)
 
 	for (t = 0; t < pkguard_fileset_n_targets(r->ins.fs); t++) {
 		if (row->n > 0 && row->values[0] &&
-		    strcmp(row->values[0], pkguard_fileset_target(r->ins.fs, t)->name) == 0)
+		    same_package(row->values[0], pkguard_fileset_target(r->ins.fs, t)->name))
 			r->tstate[t].override = true;
 	}
 	return 0;
@@ -286,30 +294,55 @@ static int act_restart(struct run *r, size_t t)
 static int act_defer(struct run *r, size_t t)
 {
 	const struct pkguard_target *target = pkguard_fileset_target(r->ins.fs, t);
+	struct run_outcome *o = &r->out[t];
 	struct pkguard_deferral d;
+	const char *held;
 	int rc;
 
 	rc = pkguard_state_defer(r->st, r->run_id, target->name, target->new_version, &d);
 	if (rc < 0)
 		return rc;
-	r->out[t].action = PKGUARD_ACTION_DEFER;
+	o->action = PKGUARD_ACTION_DEFER;
 	if (!r->cfg->hold || !r->cli->backend->hold) {
-		snprintf(r->out[t].note, sizeof(r->out[t].note), "deferred (%u time%s); %s",
-			 d.count, d.count == 1 ? "" : "s",
-			 r->cfg->hold ? "this package manager has no hold pkguard can place"
-				      : "no hold placed (hold = no)");
-		return 0;
+		held = r->cfg->hold ? "; this package manager has no hold pkguard can place"
+				    : "; no hold placed (hold = no)";
+	} else {
+		rc = r->cli->backend->hold(r->cli->ctx, target->name, true);
+		if (rc == 0)
+			rc = pkguard_state_hold_add(r->st, target->name, r->cli->backend->name);
+		else if (rc == 1)
+			/* Held already: by an earlier deferral, or by the admin (never ours). */
+			rc = pkguard_state_hold_placed(r->st, target->name) == 0 ? 0 : 2;
+		if (rc < 0) {
+			/* The refusal stands without the hold; the next run defers again. */
+			fprintf(stderr, "pkguard: warning: %s\n", pkguard_ctx_errmsg(r->cli->ctx));
+			held = " but not held back (see the warning above)";
+		} else if (rc == 2) {
+			held = "; the admin's hold on it stays as it is";
+		} else {
+			held = " and held back; pkguard resume lifts the hold once it is no longer "
+			       "in "
+			       "use";
+		}
 	}
-	rc = r->cli->backend->hold(r->cli->ctx, target->name, true);
-	if (rc == 0)
-		rc = pkguard_state_hold_add(r->st, target->name, r->cli->backend->name);
-	if (rc < 0)
-		return rc;
-	snprintf(r->out[t].note, sizeof(r->out[t].note),
-		 "deferred (%u time%s) and held back; pkguard resume lifts the hold once it is "
-		 "no longer in use",
-		 d.count, d.count == 1 ? "" : "s");
+	snprintf(o->note, sizeof(o->note), "deferred (%u time%s)%s", d.count,
+		 d.count == 1 ? "" : "s", held);
 	return 0;
+}
+
+/* Use up the override of NAME, recorded as "name:arch" or as the bare "name". */
+static int consume_override(struct run *r, const char *name)
+{
+	const char *colon = strchr(name, ':');
+	char bare[256];
+	int rc;
+
+	rc = pkguard_state_override_consume(r->st, name, r->run_id);
+	if (rc == 1 && colon && (size_t)(colon - name) < sizeof(bare)) {
+		snprintf(bare, sizeof(bare), "%.*s", (int)(colon - name), name);
+		rc = pkguard_state_override_consume(r->st, bare, r->run_id);
+	}
+	return rc == 1 ? 0 : rc;
 }
 
 static int act(struct run *r)
@@ -321,10 +354,8 @@ static int act(struct run *r)
 		const struct pkguard_target *target = pkguard_fileset_target(r->ins.fs, t);
 		struct pkguard_decision *d = &r->dec->items[t];
 
-		if (r->tstate[t].override) {
-			rc = pkguard_state_override_consume(r->st, target->name, r->run_id);
-			rc = rc == 1 ? 0 : rc;
-		}
+		if (r->tstate[t].override)
+			rc = consume_override(r, target->name);
 		if (rc == 0 && d->why == PKGUARD_WHY_DEFER_EXPIRED) {
 			char msg[512];
 
@@ -477,6 +508,18 @@ int run_execute(struct run *r, const struct run_target *targets, size_t n)
 		if (pkguard_action_rank(r->out[t].action) > pkguard_action_rank(r->verdict))
 			r->verdict = r->out[t].action;
 	}
+	/*
+	 * Refused after all (another target blocks): no transaction follows, so
+	 * no post step either; the units stopped for it start again now.
+	 */
+	if (r->mode == RUN_ACT &&
+	    (r->verdict == PKGUARD_ACTION_BLOCK || r->verdict == PKGUARD_ACTION_DEFER)) {
+		for (t = 0; t < r->dec->n && !r->out[t].n_units; t++)
+			;
+		if (t < r->dec->n && cli_start_stopped_units(r->cli, r->st) < 0)
+			fprintf(stderr, "pkguard: error: cannot start the units stopped: %s\n",
+				pkguard_ctx_errmsg(ctx));
+	}
 end:
 	if (r->st && r->mode == RUN_ACT)
 		pkguard_state_run_end(r->st, r->run_id,
@@ -501,4 +544,30 @@ void run_release(struct run *r)
 	pkguard_state_close(r->st);
 	pkguard_config_free(r->cfg);
 	memset(r, 0, sizeof(*r));
+}
+
+int cli_hook_fail_open(struct cli *cli, const char *entry, const char *stage)
+{
+	struct pkguard_run_info info = {entry, cli->backend ? cli->backend->name : NULL,
+					pkguard_ctx_root(cli->ctx)};
+	struct run r = {.cli = cli, .mode = RUN_ACT, .entry = entry};
+	char why[512];
+	bool block;
+
+	/* Loading the configuration and the state overwrites the context's message. */
+	snprintf(why, sizeof(why), "%s", pkguard_ctx_errmsg(cli->ctx));
+	if (cli_load_config(cli, &r.cfg) < 0)
+		r.cfg = NULL;
+	if (cli_open_state(cli, &r.st) < 0 || pkguard_state_run_begin(r.st, &info, &r.run_id) < 0) {
+		pkguard_state_close(r.st);
+		r.st = NULL;
+	}
+	/* Put the original detail back, as it was (a non-negative code adds no suffix). */
+	pkguard_fail(cli->ctx, 1, "%s", why);
+	fail_open(&r, stage);
+	if (r.st)
+		pkguard_state_run_end(r.st, r.run_id, "error", why);
+	block = r.verdict == PKGUARD_ACTION_BLOCK;
+	run_release(&r);
+	return block ? CLI_IN_USE : 0;
 }

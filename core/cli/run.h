@@ -56,6 +56,24 @@ int run_execute(struct run *r, const struct run_target *targets, size_t n);
 
 void run_release(struct run *r);
 
+/*
+ * A real run for a hook: run_execute(), the hook's messages on stderr, and
+ * CLI_IN_USE (exit 1) only for a deliberate refusal (block or defer).
+ */
+int cli_hook_run(struct cli *cli, const char *entry, const struct run_target *targets, size_t n);
+
+/*
+ * A hook that cannot even find its targets (a malformed protocol stream)
+ * fails open like any internal error: the context's message and STAGE are
+ * printed loudly and recorded, and the upgrade goes on unless the
+ * configuration says on-error = block. Returns 0, or CLI_IN_USE for block.
+ */
+int cli_hook_fail_open(struct cli *cli, const char *entry, const char *stage);
+
+/* The package managers' pre-transaction protocols (hook_apt.c, hook_dpkg.c). */
+int hook_apt(struct cli *cli, int argc, char **argv);
+int hook_dpkg(struct cli *cli, int argc, char **argv);
+
 /* report.c */
 
 /* The per-package report (check's output): stdout, text or JSON. */

@@ -156,7 +156,7 @@ demo=$READY
 wait_exe "$demo" "$R/usr/bin/live-demo"
 hook
 expect "defer: refused" eq "$RC" 1
-expect "defer: says it defers" grep -q "deferring the upgrade of live-demo 1.0 -> 2.0" "$OUT.err"
+expect "defer: says it defers" grep -q "deferring the change to live-demo 1.0 -> 2.0" "$OUT.err"
 expect "defer: recorded" eq "$(sqlite3 "$STATE" \
   "SELECT version || ' ' || count FROM deferrals WHERE package = 'live-demo' AND ended IS NULL")" "2.0 1"
 hook

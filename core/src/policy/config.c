@@ -1146,12 +1146,24 @@ int pkguard_config_load(struct pkguard_ctx *ctx, const struct pkguard_config_pat
 
 /* Resolution */
 
+/*
+ * A package instance may be named with its architecture ("libfoo:amd64",
+ * dpkg's Multi-Arch: same instances); a section names packages, so the
+ * name without the architecture matches too.
+ */
 static bool section_matches(const struct pkguard_section *sec, const char *name)
 {
+	const char *colon = strchr(name, ':');
+	char bare[256];
 	size_t i;
 
+	if (colon && (size_t)(colon - name) < sizeof(bare))
+		snprintf(bare, sizeof(bare), "%.*s", (int)(colon - name), name);
+	else
+		bare[0] = '\0';
 	for (i = 0; i < sec->n_globs; i++) {
-		if (fnmatch(sec->globs[i], name, 0) == 0)
+		if (fnmatch(sec->globs[i], name, 0) == 0 ||
+		    (bare[0] && fnmatch(sec->globs[i], bare, 0) == 0))
 			return true;
 	}
 	return false;
