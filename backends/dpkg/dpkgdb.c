@@ -12,13 +12,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <dpkg/dpkg.h>
@@ -861,6 +867,356 @@ out:
 	return rc;
 }
 
+/*
+ * hold(): dpkg's selections, the mechanism apt-mark hold uses. apt-mark
+ * pipes "NAME hold" into `dpkg --set-selections`; so does this, rather than
+ * writing the status file itself, so that dpkg's locking and journal apply.
+ */
+#define DPKG_PROGRAM	"/usr/bin/dpkg"
+#define HOLD_TIMEOUT_MS 30000
+#define HOLD_OUTPUT_MAX 1024 /* the part of dpkg's messages kept for an error */
+
+struct hold_arg {
+	const char *name;
+	bool on;
+	FILE *lines; /* the selections to set, "NAME[:ARCH] WANT\n" each */
+	size_t n_lines;
+};
+
+/*
+ * Write the selections that put NAME on hold (ON) or lift its hold; an
+ * instance already as wanted needs none. Holding needs an installed
+ * instance; lifting looks at every instance whose selection is hold, and no
+ * other: a selection the admin set to install, deinstall or purge is never
+ * touched.
+ */
+static int hold_body(struct pkguard_pkgdb *db, void *arg)
+{
+	struct hold_arg *a = arg;
+	struct pkgset *set;
+	struct pkginfo *pkg;
+	const char *arch, *want;
+	bool found = false;
+	int rc;
+
+	rc = find_set(db, a->name, &set, &arch);
+	if (rc < 0)
+		return rc;
+	for (pkg = &set->pkg; pkg != NULL; pkg = pkg->arch_next) {
+		if (arch != NULL && strcmp(pkg->installed.arch->name, arch) != 0)
+			continue;
+		if (a->on) {
+			if (!is_installed(pkg))
+				continue;
+			found = true;
+			if (pkg->want == PKG_WANT_HOLD)
+				continue;
+			want = "hold";
+		} else {
+			if (pkg->want != PKG_WANT_HOLD)
+				continue;
+			/* An instance removed while held goes back to what dpkg
+			 * --remove leaves, not to "install": dselect-upgrade would
+			 * install it again. */
+			want = is_installed(pkg) ? "install" : "deinstall";
+		}
+		/* dpkg's own unambiguous spelling ("libfoo:amd64" for a
+		 * Multi-Arch: same or foreign instance), the one --get-selections
+		 * prints: a bare name that fits several instances is an error
+		 * to --set-selections. */
+		if (fprintf(a->lines, "%s %s\n", pkg_name(pkg, pnaw_nonambig), want) < 0)
+			return pkguard_fail(db->ctx, -ENOMEM, "cannot hold package '%s'", a->name);
+		a->n_lines++;
+	}
+	if (a->on && !found)
+		return not_installed(db, a->name);
+	return 0;
+}
+
+/*
+ * The selections that would bring NAME where ON wants it, read from the
+ * database of ctx's root: *lines (the caller frees it), *n_lines of them.
+ */
+static int hold_lines(struct pkguard_ctx *ctx, const char *name, bool on, char **lines, size_t *len,
+		      size_t *n_lines)
+{
+	struct hold_arg arg = {name, on, NULL, 0};
+	struct pkguard_pkgdb *db = NULL;
+	int rc;
+
+	*lines = NULL;
+	*n_lines = 0;
+	arg.lines = open_memstream(lines, len);
+	if (arg.lines == NULL)
+		return pkguard_fail(ctx, -ENOMEM, "cannot hold package '%s'", name);
+	rc = dpkg_open(ctx, &db);
+	if (rc == 0)
+		rc = run_query(db, hold_body, &arg);
+	dpkg_close(db);
+	if (fclose(arg.lines) != 0 && rc == 0)
+		rc = pkguard_fail(ctx, -ENOMEM, "cannot hold package '%s'", name);
+	*n_lines = arg.n_lines;
+	return rc;
+}
+
+/*
+ * The line of dpkg's messages worth quoting: its error ("dpkg: error: ..."),
+ * else the first line. dpkg continues it on lines of advice ("Note: removing
+ * the lock file is always wrong ..."), which are left out. Control
+ * characters become spaces.
+ */
+static const char *dpkg_message(char *text)
+{
+	char *line = strstr(text, "dpkg: error: ");
+	char *p;
+
+	if (line == NULL)
+		line = text;
+	line[strcspn(line, "\n")] = '\0';
+	for (p = line; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	}
+	return line;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Run `dpkg [--root=ROOT] --set-selections` with LINES on its stdin and wait
+ * at most HOLD_TIMEOUT_MS. Returns 0 when dpkg exited 0, or <0 with dpkg's
+ * exit status and first messages in ctx.
+ */
+static int set_selections(struct pkguard_ctx *ctx, const char *name, const char *lines, size_t len)
+{
+	const char *root = pkguard_ctx_root(ctx);
+	const char *locked = getenv("DPKG_FRONTEND_LOCKED");
+	char *envp[3] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL, NULL};
+	char *argv[4] = {DPKG_PROGRAM, NULL, NULL, NULL};
+	char output[HOLD_OUTPUT_MAX + 1];
+	char *root_opt = NULL, *locked_env = NULL;
+	const char *message;
+	int in[2] = {-1, -1}, out[2] = {-1, -1};
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	struct pollfd pfd[2];
+	size_t out_len = 0;
+	uint64_t deadline;
+	bool exited = false, out_open = true;
+	int pidfd = -1, status, saved, n, rc;
+	sigset_t all, none;
+	pid_t pid = -1;
+	ssize_t got;
+
+	/* Inside apt's hooks apt holds dpkg's frontend lock and says so in
+	 * DPKG_FRONTEND_LOCKED: without it the nested dpkg fails on that lock
+	 * ("dpkg frontend lock was locked by another process"). apt has let go
+	 * of the database lock itself by then, so --set-selections can take it. */
+	if (locked != NULL && asprintf(&locked_env, "DPKG_FRONTEND_LOCKED=%s", locked) < 0) {
+		locked_env = NULL;
+		rc = pkguard_fail(ctx, -ENOMEM, "cannot hold package '%s'", name);
+		goto out;
+	}
+	envp[1] = locked_env;
+	/* --root sets both the instdir and the admindir, ROOT/var/lib/dpkg:
+	 * the database that hold_lines() read. */
+	if (strcmp(root, "/") != 0 && asprintf(&root_opt, "--root=%s", root) < 0) {
+		root_opt = NULL;
+		rc = pkguard_fail(ctx, -ENOMEM, "cannot hold package '%s'", name);
+		goto out;
+	}
+	argv[1] = root_opt != NULL ? root_opt : "--set-selections";
+	argv[2] = root_opt != NULL ? "--set-selections" : NULL;
+
+	/* Our end of the output pipe never blocks: should anything dpkg
+	 * started keep it open after dpkg exits, the wait still ends. */
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
+	    fcntl(out[0], F_SETFL, O_NONBLOCK) < 0) {
+		rc = pkguard_fail(ctx, -errno, "cannot hold package '%s': cannot create a pipe",
+				  name);
+		goto out;
+	}
+	/* The few lines fit the pipe: written before dpkg starts, they cannot
+	 * block, and cannot raise SIGPIPE, whenever dpkg exits. */
+	n = fcntl(in[1], F_GETPIPE_SZ);
+	if (n < 0 || len > (size_t)n) {
+		rc = pkguard_fail(ctx, -E2BIG, "cannot hold package '%s': %zu bytes of selections",
+				  name, len);
+		goto out;
+	}
+	if (write(in[1], lines, len) != (ssize_t)len) {
+		rc = pkguard_fail(ctx, -errno, "cannot hold package '%s': cannot write to a pipe",
+				  name);
+		goto out;
+	}
+	close(in[1]);
+	in[1] = -1;
+
+	/* stdout and stderr into one pipe, for the error message; no other fd
+	 * of ours (apt's info pipe, the state database) reaches dpkg. */
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 2);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	posix_spawnattr_init(&attr);
+	sigfillset(&all);
+	sigemptyset(&none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	rc = posix_spawn(&pid, DPKG_PROGRAM, &fa, &attr, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (rc != 0) {
+		pid = -1;
+		rc = pkguard_fail(ctx, -rc, "cannot hold package '%s': cannot run '%s'", name,
+				  DPKG_PROGRAM);
+		goto out;
+	}
+	close(in[0]);
+	in[0] = -1;
+	close(out[1]);
+	out[1] = -1;
+
+	/* Without pidfds (Linux < 5.3) the end of dpkg's output marks its exit. */
+	pidfd = pidfd_open(pid, 0);
+	deadline = now_ms() + HOLD_TIMEOUT_MS;
+	while (!exited && (pidfd >= 0 || out_open)) {
+		uint64_t now = now_ms();
+		nfds_t nfds = 0;
+
+		if (now >= deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			pid = -1;
+			rc = pkguard_fail(ctx, -ETIMEDOUT,
+					  "cannot hold package '%s': '%s%s%s --set-selections' did "
+					  "not finish in %d s",
+					  name, DPKG_PROGRAM, root_opt ? " " : "",
+					  root_opt ? root_opt : "", HOLD_TIMEOUT_MS / 1000);
+			goto out;
+		}
+		if (out_open)
+			pfd[nfds++] = (struct pollfd){.fd = out[0], .events = POLLIN};
+		if (pidfd >= 0)
+			pfd[nfds++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
+		n = poll(pfd, nfds, (int)(deadline - now));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = pkguard_fail(ctx, -errno,
+					  "cannot hold package '%s': cannot wait for dpkg", name);
+			goto out;
+		}
+		if (pidfd >= 0 && pfd[nfds - 1].revents != 0)
+			exited = true;
+		while (out_open && (exited || pfd[0].revents != 0)) {
+			char sink[512];
+			size_t room = HOLD_OUTPUT_MAX - out_len;
+
+			/* Keep the beginning (dpkg's error comes first); read the rest
+			 * only to let dpkg go on. */
+			got = read(out[0], room > 0 ? output + out_len : sink,
+				   room > 0 ? room : sizeof(sink));
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got < 0 && errno == EAGAIN)
+				break;
+			if (got <= 0) {
+				/* EOF, or an error: nothing more to read either way. */
+				out_open = false;
+				break;
+			}
+			if (room > 0)
+				out_len += (size_t)got;
+			if (!exited)
+				break;
+		}
+	}
+	output[out_len] = '\0';
+	message = dpkg_message(output);
+
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			saved = errno;
+			pid = -1;
+			rc = pkguard_fail(ctx, -saved,
+					  "cannot hold package '%s': cannot wait for dpkg", name);
+			goto out;
+		}
+	}
+	pid = -1;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		rc = 0;
+	} else if (WIFEXITED(status)) {
+		rc = pkguard_fail(ctx, -PKGUARD_EBACKEND,
+				  "cannot hold package '%s': '%s%s%s --set-selections' exited with "
+				  "status %d%s%s",
+				  name, DPKG_PROGRAM, root_opt ? " " : "", root_opt ? root_opt : "",
+				  WEXITSTATUS(status), message[0] ? ": " : "", message);
+	} else {
+		rc = pkguard_fail(ctx, -PKGUARD_EBACKEND,
+				  "cannot hold package '%s': '%s%s%s --set-selections' was killed "
+				  "by signal %d",
+				  name, DPKG_PROGRAM, root_opt ? " " : "", root_opt ? root_opt : "",
+				  WTERMSIG(status));
+	}
+out:
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	for (n = 0; n < 2; n++) {
+		if (in[n] >= 0)
+			close(in[n]);
+		if (out[n] >= 0)
+			close(out[n]);
+	}
+	free(root_opt);
+	free(locked_env);
+	return rc;
+}
+
+static int dpkg_hold(struct pkguard_ctx *ctx, const char *name, bool on)
+{
+	char *lines = NULL;
+	size_t len = 0, n_lines;
+	int rc;
+
+	rc = hold_lines(ctx, name, on, &lines, &len, &n_lines);
+	if (rc < 0)
+		goto out;
+	/* Nothing to change: held already (by the admin), or not held. */
+	if (n_lines == 0) {
+		rc = 1;
+		goto out;
+	}
+	rc = set_selections(ctx, name, lines, len);
+	if (rc < 0)
+		goto out;
+	/* dpkg --set-selections only warns, and exits 0, about a line it
+	 * cannot apply: check that the selections are now what we asked. */
+	free(lines);
+	lines = NULL;
+	rc = hold_lines(ctx, name, on, &lines, &len, &n_lines);
+	if (rc == 0 && n_lines > 0)
+		rc = pkguard_fail(ctx, -PKGUARD_EBACKEND,
+				  "cannot %s package '%s': dpkg --set-selections left it unchanged",
+				  on ? "hold" : "lift the hold on", name);
+out:
+	free(lines);
+	return rc;
+}
+
 const struct pkguard_pkgdb_ops pkguard_dpkg_ops = {
 	.name = "dpkg",
 	.manages = dpkg_manages,
@@ -869,4 +1225,5 @@ const struct pkguard_pkgdb_ops pkguard_dpkg_ops = {
 	.files = dpkg_files,
 	.owners = dpkg_owners,
 	.lookup = dpkg_lookup,
+	.hold = dpkg_hold,
 };

@@ -74,7 +74,9 @@ struct pkguard_pkgdb_ops {
 	 * (ON), or lift that hold (not ON), so that the next full upgrade goes
 	 * on without it: dpkg selections, dnf versionlock, zypper locks.
 	 * NULL while a backend has none; then a deferral is recorded only.
-	 * Returns 0, or <0 with detail in ctx.
+	 * Returns 0; 1 when there was nothing to do (ON: the package was held
+	 * already, by the admin: pkguard must not record that hold as its own,
+	 * nor ever lift it; not ON: it was not held); or <0 with detail in ctx.
 	 */
 	int (*hold)(struct pkguard_ctx *ctx, const char *name, bool on);
 };
