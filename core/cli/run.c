@@ -104,21 +104,27 @@ static int open_state(struct run *r)
 	return cli_open_state(r->cli, &r->st);
 }
 
-/* The processes whose findings count for target T, each once, with their units. */
-static size_t counted_procs(const struct run *r, size_t t, size_t *procs, size_t max)
+/*
+ * The processes whose findings count for target T, each once (findings come
+ * grouped by process). *PROCS is owned by the caller (free()). Returns 0 or
+ * -ENOMEM with detail in ctx.
+ */
+static int counted_procs(const struct run *r, size_t t, size_t **procs, size_t *n)
 {
 	const struct pkguard_findings *f = r->ins.findings;
-	size_t i, j, n = 0;
+	size_t i;
 
+	*n = 0;
+	*procs = malloc((f->n ? f->n : 1) * sizeof(**procs));
+	if (!*procs)
+		return pkguard_fail(r->cli->ctx, -ENOMEM, "cannot list the processes");
 	for (i = 0; i < f->n; i++) {
 		if (!r->dec->counts[i] || f->items[i].target != t)
 			continue;
-		for (j = 0; j < n && procs[j] != f->items[i].proc; j++)
-			;
-		if (j == n && n < max)
-			procs[n++] = f->items[i].proc;
+		if (*n == 0 || (*procs)[*n - 1] != f->items[i].proc)
+			(*procs)[(*n)++] = f->items[i].proc;
 	}
-	return n;
+	return 0;
 }
 
 static bool is_service(const char *unit)
@@ -132,25 +138,26 @@ static bool is_service(const char *unit)
  * restart needs a service unit for every process that counts; an instance
  * without one (or no service manager at all) falls back to `then`.
  */
-static void restart_fallback(struct run *r, size_t t)
+static int restart_fallback(struct run *r, size_t t)
 {
 	struct pkguard_decision *d = &r->dec->items[t];
 	enum pkguard_service_kind kind;
 	char program[256];
-	size_t procs[256], n, i;
+	size_t *procs, n, i;
+	int rc;
 
 	if (d->action != PKGUARD_ACTION_RESTART)
-		return;
+		return 0;
 	if (pkguard_service_manager(r->cli->ctx, r->cfg->service_manager, program, sizeof(program),
 				    &kind) != 0) {
 		snprintf(r->out[t].note, sizeof(r->out[t].note),
 			 "no service manager to restart with: then %s",
 			 pkguard_action_name(d->policy.then));
 		r->out[t].action = d->policy.then;
-		return;
+		return 0;
 	}
-	n = counted_procs(r, t, procs, 256);
-	for (i = 0; i < n; i++) {
+	rc = counted_procs(r, t, &procs, &n);
+	for (i = 0; rc == 0 && i < n; i++) {
 		const struct pkguard_proc *p = &r->ins.procs->procs[procs[i]];
 
 		if (!is_service(p->unit)) {
@@ -158,9 +165,11 @@ static void restart_fallback(struct run *r, size_t t)
 				 "process %d is in no service unit: then %s", (int)p->pid,
 				 pkguard_action_name(d->policy.then));
 			r->out[t].action = d->policy.then;
-			return;
+			break;
 		}
 	}
+	free(procs);
+	return rc;
 }
 
 static void wait_progress(void *userdata, const char *what, uint64_t left_ms)
@@ -176,21 +185,29 @@ static void wait_progress(void *userdata, const char *what, uint64_t left_ms)
 static int act_wait(struct run *r, size_t t)
 {
 	struct pkguard_decision *d = &r->dec->items[t];
-	struct pkguard_wait_proc wp[256];
-	struct pkguard_wait_lock wl[64];
+	struct pkguard_wait_proc *wp = NULL;
+	struct pkguard_wait_lock *wl = NULL;
 	struct pkguard_wait_spec spec = {0};
 	const char *root = pkguard_ctx_root(r->cli->ctx);
-	size_t procs[256], n, i, nl = 0;
+	size_t *procs = NULL, n, i, nl = 0;
 	uint64_t t0 = pkguard_now_ns();
 	int rc;
 
-	n = counted_procs(r, t, procs, 256);
+	rc = counted_procs(r, t, &procs, &n);
+	if (rc < 0)
+		goto out;
+	wp = calloc(n ? n : 1, sizeof(*wp));
+	wl = calloc(pkguard_fileset_n_files(r->ins.fs) + 1, sizeof(*wl));
+	if (!wp || !wl) {
+		rc = pkguard_fail(r->cli->ctx, -ENOMEM, "cannot wait");
+		goto out;
+	}
 	for (i = 0; i < n; i++) {
 		const struct pkguard_proc *p = &r->ins.procs->procs[procs[i]];
 
 		wp[i] = (struct pkguard_wait_proc){p->pid, p->start_time, p->comm};
 	}
-	for (i = 0; i < pkguard_fileset_n_files(r->ins.fs) && nl < 64; i++) {
+	for (i = 0; i < pkguard_fileset_n_files(r->ins.fs); i++) {
 		const struct pkguard_file *f = pkguard_fileset_file(r->ins.fs, i);
 		char *path;
 
@@ -226,6 +243,9 @@ static int act_wait(struct run *r, size_t t)
 out:
 	for (i = 0; i < nl; i++)
 		free((char *)wl[i].path);
+	free(wl);
+	free(wp);
+	free(procs);
 	return rc;
 }
 
@@ -256,19 +276,21 @@ static int act_restart(struct run *r, size_t t)
 	struct run_outcome *o = &r->out[t];
 	enum pkguard_service_kind kind;
 	char program[256];
-	size_t procs[256], n, i;
+	size_t *procs, n, i;
 	int rc;
 
 	rc = pkguard_service_manager(r->cli->ctx, r->cfg->service_manager, program, sizeof(program),
 				     &kind);
 	if (rc != 0)
 		return rc < 0 ? rc : -PKGUARD_EINTERNAL;
-	n = counted_procs(r, t, procs, 256);
-	for (i = 0; i < n; i++) {
+	rc = counted_procs(r, t, &procs, &n);
+	if (rc < 0)
+		return rc;
+	for (i = 0; i < n && rc == 0; i++)
 		rc = add_unit(o, r->ins.procs->procs[procs[i]].unit);
-		if (rc < 0)
-			return pkguard_fail(r->cli->ctx, rc, "cannot restart");
-	}
+	free(procs);
+	if (rc < 0)
+		return pkguard_fail(r->cli->ctx, rc, "cannot restart");
 	for (i = 0; i < o->n_units; i++) {
 		/* Recorded first: if we die while it stops, resume still starts it. */
 		rc = pkguard_state_unit_stopped(r->st, r->run_id, o->units[i], program);
@@ -491,9 +513,15 @@ int run_execute(struct run *r, const struct run_target *targets, size_t n)
 		rc = fail_open(r, "inspecting the system");
 		goto end;
 	}
-	for (t = 0; t < r->dec->n; t++) {
+	for (t = 0; rc == 0 && t < r->dec->n; t++) {
 		r->out[t].action = r->dec->items[t].action;
-		restart_fallback(r, t);
+		rc = restart_fallback(r, t);
+	}
+	if (rc < 0) {
+		if (r->mode == RUN_DRY)
+			return rc;
+		rc = fail_open(r, "deciding");
+		goto end;
 	}
 	if (r->mode == RUN_ACT) {
 		rc = act(r);

@@ -20,7 +20,7 @@ struct scanner {
 	struct pkguard_ctx *ctx;
 	const struct pkguard_scan_opts *opts;
 	struct pkguard_proctab *tab;
-	size_t cap_procs, cap_uses, cap_seen;
+	size_t cap_procs, cap_uses, cap_seen, cap_seen_last;
 
 	/* seen[] by identity: open addressing, index + 1, 0 = empty. */
 	size_t *slots;
@@ -96,16 +96,10 @@ static int intern(struct scanner *s, struct pkguard_fileid id, const char *label
 			return 0;
 		}
 	}
-	if (array_grow(&tab->seen, &s->cap_seen, tab->n_seen + 1, sizeof(*seen)) < 0)
+	if (array_grow(&tab->seen, &s->cap_seen, tab->n_seen + 1, sizeof(*seen)) < 0 ||
+	    array_grow(&s->seen_last, &s->cap_seen_last, tab->n_seen + 1, sizeof(*s->seen_last)) <
+		    0)
 		return -ENOMEM;
-	{
-		size_t cap = s->cap_seen;
-		size_t *last = realloc(s->seen_last, cap * sizeof(*last));
-
-		if (!last)
-			return -ENOMEM;
-		s->seen_last = last;
-	}
 	seen = &tab->seen[tab->n_seen];
 	memset(seen, 0, sizeof(*seen));
 	seen->label = strndup(label, label_len);
