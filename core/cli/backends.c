@@ -7,10 +7,16 @@
 #ifdef PKGUARD_WITH_DPKG
 #include "dpkgdb.h"
 #endif
+#ifdef PKGUARD_WITH_RPM
+#include "rpmdb.h"
+#endif
 
 const struct pkguard_pkgdb_ops *const pkguard_pkgdb_backends[] = {
 #ifdef PKGUARD_WITH_DPKG
 	&pkguard_dpkg_ops,
+#endif
+#ifdef PKGUARD_WITH_RPM
+	&pkguard_rpm_ops,
 #endif
 	NULL,
 };
