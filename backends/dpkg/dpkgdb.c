@@ -403,56 +403,6 @@ static int load_all_files(struct pkguard_pkgdb *db)
 	return 0;
 }
 
-/*
- * On a merged-/usr root, /bin, /sbin and /lib* are symlinks to their /usr
- * counterparts, so "/usr/bin/bash" and "/bin/bash" name one file, while dpkg
- * lists only the name the package shipped. Returns 1 with *alias set to the
- * other name (the caller frees it), 0 when PATH has none on this root, <0.
- */
-static int usr_alias(struct pkguard_pkgdb *db, const char *path, char **alias)
-{
-	char link_name[NAME_MAX + 5];
-	char target[NAME_MAX + 6];
-	const char *rest;
-	size_t top_len;
-	ssize_t len;
-	bool in_usr;
-
-	*alias = NULL;
-	in_usr = strncmp(path, "/usr/", 5) == 0;
-	rest = in_usr ? path + 5 : path + 1;
-	top_len = strcspn(rest, "/");
-	if (top_len == 0 || top_len > NAME_MAX)
-		return 0;
-	if (!((top_len == 3 && strncmp(rest, "bin", 3) == 0) ||
-	      (top_len == 4 && strncmp(rest, "sbin", 4) == 0) || strncmp(rest, "lib", 3) == 0))
-		return 0;
-
-	/* usrmerge links "bin" to "usr/bin"; accept "/usr/bin" as well. The
-	 * link is read, not followed: an absolute target would resolve
-	 * against our own root, not ROOT. */
-	snprintf(link_name, sizeof(link_name), "usr/%.*s", (int)top_len, rest);
-	len = readlinkat(pkguard_ctx_root_fd(db->ctx), link_name + 4, target, sizeof(target) - 1);
-	if (len < 0) {
-		if (errno == ENOENT || errno == EINVAL || errno == ENOTDIR)
-			return 0;
-		return pkguard_fail(db->ctx, -errno, "cannot read the link '%s/%s'", db->instdir,
-				    link_name + 4);
-	}
-	target[len] = '\0';
-	if (strcmp(target, link_name) != 0 &&
-	    !(target[0] == '/' && strcmp(target + 1, link_name) == 0))
-		return 0;
-
-	if (in_usr)
-		*alias = strdup(path + 4);
-	else if (asprintf(alias, "/usr%s", path) < 0)
-		*alias = NULL;
-	if (*alias == NULL)
-		return pkguard_fail(db->ctx, -ENOMEM, "cannot look up '%s'", path);
-	return 1;
-}
-
 static int pkg_vec_add(struct pkg_vec *vec, struct pkginfo *pkg)
 {
 	struct pkginfo **grown;
@@ -554,7 +504,7 @@ static int owners_body(struct pkguard_pkgdb *db, void *arg)
 	if (rc < 0)
 		return rc;
 	/* Nothing below calls into libdpkg where it can ohshit(). */
-	rc = usr_alias(db, a->path, &alias);
+	rc = pkguard_usr_alias(db->ctx, a->path, &alias);
 	if (rc < 0)
 		goto out;
 	rc = add_owners(db, &vec, a->path);

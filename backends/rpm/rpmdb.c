@@ -320,58 +320,6 @@ static int rpm_lookup(struct pkguard_pkgdb *db, const char *name, pkguard_pkg_fn
 	return walk_name(db, name, walk_pkg, &arg);
 }
 
-/*
- * On a merged-/usr root, /bin, /sbin and /lib* are symlinks to their /usr
- * counterparts, so "/usr/bin/x" and "/bin/x" name one file, while rpm's
- * index holds only the name the package shipped. Returns 1 with *alias set
- * to the other name (the caller frees it), 0 when PATH has none on this
- * root, <0. The same rule as the dpkg backend's.
- */
-static int usr_alias(struct pkguard_pkgdb *db, const char *path, char **alias)
-{
-	char link_name[NAME_MAX + 5];
-	char target[NAME_MAX + 6];
-	const char *rest;
-	size_t top_len;
-	ssize_t len;
-	bool in_usr;
-
-	*alias = NULL;
-	in_usr = strncmp(path, "/usr/", 5) == 0;
-	rest = in_usr ? path + 5 : path + 1;
-	top_len = strcspn(rest, "/");
-	/* Only a path below the directory has an alias: "/bin" itself has none. */
-	if (top_len == 0 || top_len > NAME_MAX || rest[top_len] != '/')
-		return 0;
-	if (!((top_len == 3 && strncmp(rest, "bin", 3) == 0) ||
-	      (top_len == 4 && strncmp(rest, "sbin", 4) == 0) || strncmp(rest, "lib", 3) == 0))
-		return 0;
-
-	/* usrmerge links "bin" to "usr/bin"; accept "/usr/bin" as well. The
-	 * link is read, not followed: an absolute target would resolve
-	 * against our own root, not ROOT. */
-	snprintf(link_name, sizeof(link_name), "usr/%.*s", (int)top_len, rest);
-	len = readlinkat(pkguard_ctx_root_fd(db->ctx), link_name + 4, target, sizeof(target) - 1);
-	if (len < 0) {
-		if (errno == ENOENT || errno == EINVAL || errno == ENOTDIR)
-			return 0;
-		return pkguard_fail(db->ctx, -errno, "cannot read the link '%s' in '%s'",
-				    link_name + 4, db->root);
-	}
-	target[len] = '\0';
-	if (strcmp(target, link_name) != 0 &&
-	    !(target[0] == '/' && strcmp(target + 1, link_name) == 0))
-		return 0;
-
-	if (in_usr)
-		*alias = strdup(path + 4);
-	else if (asprintf(alias, "/usr%s", path) < 0)
-		*alias = NULL;
-	if (*alias == NULL)
-		return pkguard_fail(db->ctx, -ENOMEM, "cannot look up '%s'", path);
-	return 1;
-}
-
 /* Add ID; returns 1 when it was there already, 0 when added, -ENOMEM. */
 static int instance_set_add(struct instance_set *set, unsigned int id)
 {
@@ -417,7 +365,7 @@ static int installs(struct pkguard_pkgdb *db, Header h, const char *path, bool *
  * root (rpm 4.18 rpmdbFindByFile()): on a merged-/usr host "/bin/x" finds
  * the owner of "/usr/bin/x" even in a root whose /bin is a directory. A
  * path spelt alike always gets the same fingerprint, so what the lookup
- * returns holds every exact owner: keep those only. usr_alias() does the
+ * returns holds every exact owner: keep those only. pkguard_usr_alias() does the
  * merged-/usr part, against the right root.
  */
 static int owners_of(struct pkguard_pkgdb *db, const char *path, struct instance_set *seen,
@@ -473,7 +421,7 @@ static int rpm_owners(struct pkguard_pkgdb *db, const char *path, pkguard_pkg_fn
 	if (path[0] != '/')
 		return pkguard_fail(db->ctx, -EINVAL, "cannot look up '%s': not an absolute path",
 				    path);
-	rc = usr_alias(db, path, &alias);
+	rc = pkguard_usr_alias(db->ctx, path, &alias);
 	if (rc < 0)
 		goto out;
 	rc = owners_of(db, path, &seen, fn, userdata);

@@ -81,6 +81,17 @@ struct pkguard_pkgdb_ops {
 	int (*hold)(struct pkguard_ctx *ctx, const char *name, bool on);
 };
 
+/*
+ * For the backends' owners(): on a merged-/usr root, /bin, /sbin and /lib*
+ * are symlinks to their /usr counterparts, so "/usr/bin/x" and "/bin/x" name
+ * one file while a package database holds only the name the package shipped.
+ * Returns 1 with *ALIAS set to PATH's other name (owned: free()), 0 when PATH
+ * has none on the context's root (not merged there, or not below such a
+ * directory), or <0 with detail in ctx. The root's links are read, never
+ * followed.
+ */
+int pkguard_usr_alias(struct pkguard_ctx *ctx, const char *path, char **alias);
+
 /* The backends built into this program, NULL-terminated. */
 extern const struct pkguard_pkgdb_ops *const pkguard_pkgdb_backends[];
 
