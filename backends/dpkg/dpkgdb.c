@@ -1136,8 +1136,10 @@ out:
 	return rc;
 }
 
-static int dpkg_hold(struct pkguard_ctx *ctx, const char *name, bool on)
+static int dpkg_hold(struct pkguard_ctx *ctx, const char *name, const char *version, bool on)
 {
+	/* A selection names the package, whatever version is installed. */
+	(void)version;
 	char *lines = NULL;
 	size_t len = 0, n_lines;
 	int rc;

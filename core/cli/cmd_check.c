@@ -7,8 +7,9 @@
 
 static int run_check(struct cli *cli, int argc, char **argv)
 {
-	struct run_target *targets;
-	struct run r = {.cli = cli, .mode = RUN_DRY, .entry = "check"};
+	struct pkguard_run_target *targets;
+	struct pkguard_run_opts opts = cli_run_opts(cli, PKGUARD_RUN_DRY, "check");
+	struct pkguard_run r = {0};
 	int i, rc;
 
 	if (argc < 2)
@@ -17,15 +18,17 @@ static int run_check(struct cli *cli, int argc, char **argv)
 	if (!targets)
 		return pkguard_fail(cli->ctx, -ENOMEM, "check");
 	for (i = 1; i < argc; i++)
-		targets[i - 1] = (struct run_target){argv[i], NULL};
-	rc = run_execute(&r, targets, (size_t)argc - 1);
+		targets[i - 1] = (struct pkguard_run_target){.name = argv[i]};
+	rc = pkguard_run_execute(&r, cli->ctx, &opts, targets, (size_t)argc - 1);
+	if (rc == -PKGUARD_EPARSE || rc == -PKGUARD_EUNSAFE)
+		rc = -PKGUARD_EUSAGE; /* a configuration error: exit 2 */
 	if (rc == 0)
-		rc = run_report(&r);
+		rc = run_report(cli, &r);
 	/* The verdict decides: an upgrade now would be refused, or would wait. */
 	if (rc == 0 && pkguard_action_rank(r.verdict) >= pkguard_action_rank(PKGUARD_ACTION_WAIT) &&
 	    r.verdict != PKGUARD_ACTION_RESTART)
 		rc = CLI_IN_USE;
-	run_release(&r);
+	pkguard_run_release(&r);
 	free(targets);
 	return rc;
 }

@@ -41,14 +41,15 @@ static int collect_package(void *userdata, const struct pkguard_state_row *row)
 /* 1 when PACKAGE is still in use (findings that count), 0 when not, <0. */
 static int still_in_use(struct cli *cli, const char *package)
 {
-	struct run r = {.cli = cli, .mode = RUN_DRY, .entry = "resume"};
-	struct run_target target = {package, NULL};
+	struct pkguard_run_opts opts = cli_run_opts(cli, PKGUARD_RUN_DRY, "resume");
+	struct pkguard_run_target target = {.name = package};
+	struct pkguard_run r = {0};
 	int rc;
 
-	rc = run_execute(&r, &target, 1);
+	rc = pkguard_run_execute(&r, cli->ctx, &opts, &target, 1);
 	if (rc == 0)
 		rc = r.dec->n == 1 && r.dec->items[0].n_counted > 0;
-	run_release(&r);
+	pkguard_run_release(&r);
 	return rc;
 }
 
@@ -58,7 +59,7 @@ static int release(struct cli *cli, struct pkguard_state *st, const char *packag
 
 	if (rc == 0) {
 		if (cli->backend && cli->backend->hold) {
-			rc = cli->backend->hold(cli->ctx, package, false);
+			rc = cli->backend->hold(cli->ctx, package, NULL, false);
 			if (rc < 0)
 				return rc;
 		}
@@ -89,7 +90,7 @@ static int run_resume(struct cli *cli, int argc, char **argv)
 	rc = cli_open_state(cli, &st);
 	if (rc < 0)
 		return rc;
-	failed = cli_start_stopped_units(cli, st);
+	failed = pkguard_start_stopped_units(cli->ctx, st);
 	rc = failed < 0 ? failed : 0;
 	if (rc == 0)
 		rc = pkguard_state_list(st, PKGUARD_STATE_DEFERRALS, 0, collect_package, &deferred);

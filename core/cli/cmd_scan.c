@@ -42,7 +42,7 @@ static void add_sample(struct pkg_usage *u, const struct pkguard_proc *p)
  * Count distinct processes per package. Findings come grouped by process, so
  * a per-package "last process" marker dedupes in one pass.
  */
-static int tally(const struct inspection *ins, struct pkg_usage **out, size_t *n_out)
+static int tally(const struct pkguard_inspection *ins, struct pkg_usage **out, size_t *n_out)
 {
 	size_t n = pkguard_fileset_n_targets(ins->fs), i;
 	struct pkg_usage *u = calloc(n ? n : 1, sizeof(*u));
@@ -88,8 +88,8 @@ static int tally(const struct inspection *ins, struct pkg_usage **out, size_t *n
 	return 0;
 }
 
-static int report_json(struct cli *cli, const struct inspection *ins, const struct pkg_usage *u,
-		       size_t n)
+static int report_json(struct cli *cli, const struct pkguard_inspection *ins,
+		       const struct pkg_usage *u, size_t n)
 {
 	json_object *root = json_object_new_object(), *pkgs = json_object_new_array();
 	size_t i, j;
@@ -126,14 +126,14 @@ static int report_json(struct cli *cli, const struct inspection *ins, const stru
 	return json_print(root);
 }
 
-static void report_text(const struct inspection *ins, const struct pkg_usage *u, size_t n)
+static void report_text(const struct pkguard_inspection *ins, const struct pkg_usage *u, size_t n)
 {
 	static const char *const headers[] = {"PACKAGE", "VERSION", "INSTANCES", "USERS",
 					      "RUNNING"};
-	struct table tab;
+	struct pkguard_table tab;
 	size_t i, shown = 0;
 
-	table_init(&tab, 5, headers);
+	pkguard_table_init(&tab, 5, headers);
 	for (i = 0; i < n; i++) {
 		const struct pkguard_target *t = pkguard_fileset_target(ins->fs, u[i].target);
 		char inst[24], users[24];
@@ -148,19 +148,19 @@ static void report_text(const struct inspection *ins, const struct pkg_usage *u,
 		row[2] = inst;
 		row[3] = users;
 		row[4] = u[i].sample[0] ? u[i].sample : "-";
-		if (table_add(&tab, row) < 0)
+		if (pkguard_table_add(&tab, row) < 0)
 			break;
 		shown++;
 	}
-	table_print(&tab, stdout, "");
-	table_release(&tab);
+	pkguard_table_print(&tab, stdout, "");
+	pkguard_table_release(&tab);
 	printf("%zu packages in use; scanned %zu processes in %.3f s\n", shown,
 	       ins->procs->n_scanned, ins->seconds);
 }
 
 static int run_scan(struct cli *cli, int argc, char **argv)
 {
-	struct inspection ins = {0};
+	struct pkguard_inspection ins = {0};
 	struct pkguard_pkgdb *db = NULL;
 	struct pkg_usage *u = NULL;
 	size_t n = 0;
@@ -183,7 +183,7 @@ static int run_scan(struct cli *cli, int argc, char **argv)
 	else if (rc == 0)
 		report_text(&ins, u, n);
 	free(u);
-	inspection_release(&ins);
+	pkguard_inspection_release(&ins);
 	return rc;
 }
 

@@ -451,13 +451,13 @@ static void heading(bool *first, const char *title)
 	*first = false;
 }
 
-static void print_rows_or_none(struct table *t)
+static void print_rows_or_none(struct pkguard_table *t)
 {
 	if (t->nrows)
-		table_print(t, stdout, "  ");
+		pkguard_table_print(t, stdout, "  ");
 	else
 		printf("  none\n");
-	table_release(t);
+	pkguard_table_release(t);
 }
 
 static void text_deferrals(const struct status *s)
@@ -465,10 +465,10 @@ static void text_deferrals(const struct status *s)
 	static const char *const headers[] = {"PACKAGE", "VERSION", "SINCE",
 					      "LAST",	 "COUNT",   "MAX-DEFER"};
 	const struct rows *r = &s->deferrals;
-	struct table t;
+	struct pkguard_table t;
 	size_t i;
 
-	table_init(&t, NCOLS(headers), headers);
+	pkguard_table_init(&t, NCOLS(headers), headers);
 	for (i = 0; i < r->n; i++) {
 		char since[WHEN_SIZE], last[WHEN_SIZE], limit[96], a[32], b[32];
 		int64_t max = max_defer_s(s, cell(r, i, D_PACKAGE));
@@ -490,7 +490,7 @@ static void text_deferrals(const struct status *s)
 		row[3] = when(last, sizeof(last), cell(r, i, D_LAST), s->now);
 		row[4] = shown(2, cell(r, i, D_COUNT));
 		row[5] = limit;
-		if (table_add(&t, row) < 0)
+		if (pkguard_table_add(&t, row) < 0)
 			break;
 	}
 	print_rows_or_none(&t);
@@ -500,17 +500,17 @@ static void text_holds(const struct status *s)
 {
 	static const char *const headers[] = {"PACKAGE", "BACKEND", "PLACED"};
 	const struct rows *r = &s->holds;
-	struct table t;
+	struct pkguard_table t;
 	size_t i;
 
-	table_init(&t, NCOLS(headers), headers);
+	pkguard_table_init(&t, NCOLS(headers), headers);
 	for (i = 0; i < r->n; i++) {
 		char placed[WHEN_SIZE];
 		const char *row[] = {shown(0, cell(r, i, H_PACKAGE)),
 				     shown(1, cell(r, i, H_BACKEND)),
 				     when(placed, sizeof(placed), cell(r, i, H_PLACED), s->now)};
 
-		if (table_add(&t, row) < 0)
+		if (pkguard_table_add(&t, row) < 0)
 			break;
 	}
 	print_rows_or_none(&t);
@@ -520,17 +520,17 @@ static void text_units(const struct status *s)
 {
 	static const char *const headers[] = {"UNIT", "MANAGER", "STOPPED", "RUN", "START ERROR"};
 	const struct rows *r = &s->units;
-	struct table t;
+	struct pkguard_table t;
 	size_t i;
 
-	table_init(&t, NCOLS(headers), headers);
+	pkguard_table_init(&t, NCOLS(headers), headers);
 	for (i = 0; i < r->n; i++) {
 		char stopped[WHEN_SIZE];
 		const char *row[] = {shown(0, cell(r, i, U_UNIT)), shown(1, cell(r, i, U_MANAGER)),
 				     when(stopped, sizeof(stopped), cell(r, i, U_STOPPED), s->now),
 				     shown(2, cell(r, i, U_RUN)), shown(3, cell(r, i, U_ERROR))};
 
-		if (table_add(&t, row) < 0)
+		if (pkguard_table_add(&t, row) < 0)
 			break;
 	}
 	print_rows_or_none(&t);
@@ -547,10 +547,10 @@ static void text_needs_restart(const struct status *s)
 	while (i < r->n) {
 		size_t first = s->needs_order[i];
 		const char *unit = cell(r, first, N_UNIT);
-		struct table t;
+		struct pkguard_table t;
 
 		printf("  %s:\n", unit && *unit ? shown(0, unit) : "(no unit)");
-		table_init(&t, NCOLS(headers), headers);
+		pkguard_table_init(&t, NCOLS(headers), headers);
 		for (; i < r->n && same_unit(r, first, s->needs_order[i]); i++) {
 			size_t k = s->needs_order[i];
 			int64_t uid = num_or(cell(r, k, N_UID), -1);
@@ -564,11 +564,11 @@ static void text_needs_restart(const struct status *s)
 				when(since, sizeof(since), cell(r, k, N_SINCE), s->now),
 			};
 
-			if (table_add(&t, row) < 0)
+			if (pkguard_table_add(&t, row) < 0)
 				break;
 		}
-		table_print(&t, stdout, "    ");
-		table_release(&t);
+		pkguard_table_print(&t, stdout, "    ");
+		pkguard_table_release(&t);
 	}
 }
 
@@ -576,10 +576,10 @@ static void text_overrides(const struct status *s)
 {
 	static const char *const headers[] = {"PACKAGE", "CREATED", "BY"};
 	const struct rows *r = &s->overrides;
-	struct table t;
+	struct pkguard_table t;
 	size_t i;
 
-	table_init(&t, NCOLS(headers), headers);
+	pkguard_table_init(&t, NCOLS(headers), headers);
 	for (i = 0; i < r->n; i++) {
 		int64_t uid = num_or(cell(r, i, O_BY), -1);
 		char created[WHEN_SIZE];
@@ -587,7 +587,7 @@ static void text_overrides(const struct status *s)
 				     when(created, sizeof(created), cell(r, i, O_CREATED), s->now),
 				     uid < 0 ? "-" : user_name((uid_t)uid)};
 
-		if (table_add(&t, row) < 0)
+		if (pkguard_table_add(&t, row) < 0)
 			break;
 	}
 	print_rows_or_none(&t);
@@ -605,7 +605,7 @@ static void text_runs(const struct status *s)
 		const char *verdict = cell(r, i, R_VERDICT), *error = cell(r, i, R_ERROR);
 		const char *backend = cell(r, i, R_BACKEND);
 		char started[WHEN_SIZE];
-		struct table t;
+		struct pkguard_table t;
 
 		printf("  %s  %s: %s  (run %s, root %s%s%s)\n",
 		       when(started, sizeof(started), cell(r, i, R_STARTED), s->now),
@@ -615,7 +615,7 @@ static void text_runs(const struct status *s)
 		       backend ? ", backend " : "", backend ? shown(4, backend) : "");
 		if (error)
 			printf("    error: %s\n", shown(0, error));
-		table_init(&t, NCOLS(headers), headers);
+		pkguard_table_init(&t, NCOLS(headers), headers);
 		for (j = 0; j < s->targets.n; j++) {
 			const struct rows *tr = &s->targets;
 			const char *old = cell(tr, j, T_OLD), *new = cell(tr, j, T_NEW);
@@ -636,14 +636,14 @@ static void text_runs(const struct status *s)
 			row[2] = shown(3, cell(tr, j, T_ACTION));
 			row[3] = shown(4, cell(tr, j, T_ORIGIN));
 			row[4] = shown(5, cell(tr, j, T_DETAIL));
-			if (table_add(&t, row) < 0)
+			if (pkguard_table_add(&t, row) < 0)
 				break;
 		}
 		if (t.nrows)
-			table_print(&t, stdout, "    ");
+			pkguard_table_print(&t, stdout, "    ");
 		else
 			printf("    no packages\n");
-		table_release(&t);
+		pkguard_table_release(&t);
 	}
 }
 
@@ -651,17 +651,17 @@ static void text_events(const struct status *s)
 {
 	static const char *const headers[] = {"TIME", "LEVEL", "RUN", "MESSAGE"};
 	const struct rows *r = &s->events;
-	struct table t;
+	struct pkguard_table t;
 	size_t i;
 
-	table_init(&t, NCOLS(headers), headers);
+	pkguard_table_init(&t, NCOLS(headers), headers);
 	for (i = 0; i < r->n; i++) {
 		char at[WHEN_SIZE];
 		const char *row[] = {when(at, sizeof(at), cell(r, i, E_TIME), s->now),
 				     shown(0, cell(r, i, E_LEVEL)), shown(1, cell(r, i, E_RUN)),
 				     shown(2, cell(r, i, E_MESSAGE))};
 
-		if (table_add(&t, row) < 0)
+		if (pkguard_table_add(&t, row) < 0)
 			break;
 	}
 	print_rows_or_none(&t);

@@ -160,7 +160,7 @@ int hook_apt(struct cli *cli, int argc, char **argv)
 {
 	const char *disable = secure_getenv("PKGUARD_DISABLE");
 	struct pkguard_apt_hook hook = {0};
-	struct run_target *targets = NULL;
+	struct pkguard_run_target *targets = NULL;
 	char *buf = NULL;
 	size_t len = 0, i;
 	int fd, rc;
@@ -210,7 +210,8 @@ int hook_apt(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; i < hook.n_targets; i++)
-		targets[i] = (struct run_target){hook.targets[i].name, hook.targets[i].new_version};
+		targets[i] = (struct pkguard_run_target){
+			.name = hook.targets[i].name, .new_version = hook.targets[i].new_version};
 	rc = cli_hook_run(cli, ENTRY, targets, hook.n_targets);
 out:
 	free(targets);

@@ -556,7 +556,7 @@ static int use_dpkg_root(struct cli *cli, const struct dpkg_proc *d)
 /* --- The packages --- */
 
 struct targets {
-	struct run_target *items;
+	struct pkguard_run_target *items;
 	char **owned; /* the strings behind the items */
 	size_t n, n_owned;
 };
@@ -578,7 +578,7 @@ static int own(struct targets *t, const char *s, const char **out)
 /* Add NAME (and its new version); a name seen before keeps the later version, as dpkg would. */
 static int add_target(struct cli *cli, struct targets *t, const char *name, const char *version)
 {
-	struct run_target *items;
+	struct pkguard_run_target *items;
 	const char *v = NULL;
 	size_t i;
 
@@ -594,7 +594,7 @@ static int add_target(struct cli *cli, struct targets *t, const char *name, cons
 	if (!items)
 		return pkguard_fail(cli->ctx, -ENOMEM, "hook dpkg");
 	t->items = items;
-	t->items[t->n] = (struct run_target){NULL, v};
+	t->items[t->n] = (struct pkguard_run_target){.new_version = v};
 	if (own(t, name, &t->items[t->n].name) < 0)
 		return pkguard_fail(cli->ctx, -ENOMEM, "hook dpkg");
 	t->n++;

@@ -16,73 +16,6 @@ int cli_open_pkgdb(struct cli *cli, struct pkguard_pkgdb **db)
 	return cli->backend->open(cli->ctx, db);
 }
 
-struct version_of {
-	char *version;
-	char *arch;
-	size_t count;
-};
-
-static int remember_version(void *userdata, const struct pkguard_pkginfo *pkg)
-{
-	struct version_of *v = userdata;
-
-	/* Several instances (multi-arch): keep the first, count them. */
-	if (v->count++ == 0) {
-		v->version = pkg->version ? strdup(pkg->version) : NULL;
-		v->arch = pkg->arch ? strdup(pkg->arch) : NULL;
-	}
-	return 0;
-}
-
-struct add_paths {
-	struct pkguard_fileset *fs;
-	size_t target;
-};
-
-static int add_path(void *userdata, const struct pkguard_pkginfo *pkg, const char *path)
-{
-	struct add_paths *a = userdata;
-
-	return pkguard_fileset_add_path(a->fs, a->target, path);
-}
-
-int inspection_add_package(struct cli *cli, struct pkguard_pkgdb *db, struct pkguard_fileset *fs,
-			   const char *name, const char *new_version)
-{
-	struct version_of v = {0};
-	struct add_paths a = {fs, 0};
-	int rc;
-
-	rc = cli->backend->lookup(db, name, remember_version, &v);
-	if (rc == 0)
-		rc = pkguard_fileset_add_target(fs, name, v.count == 1 ? v.arch : NULL, v.version,
-						new_version, &a.target);
-	if (rc == 0)
-		rc = cli->backend->files(db, name, add_path, &a);
-	free(v.version);
-	free(v.arch);
-	return rc;
-}
-
-int inspection_run(struct cli *cli, struct inspection *ins)
-{
-	struct pkguard_scan_opts opts = {.want = ins->fs};
-	uint64_t t0 = pkguard_now_ns();
-	int rc;
-
-	/* Without /proc/locks lock holders are unknown, but exe and maps still answer. */
-	rc = pkguard_locktab_read(cli->ctx, &ins->locks);
-	if (rc < 0)
-		pkguard_log(cli->ctx, PKGUARD_LOG_WARN, "%s; lock holders are not reported",
-			    pkguard_ctx_errmsg(cli->ctx));
-	opts.locks = ins->locks;
-	rc = pkguard_proc_scan(cli->ctx, &opts, &ins->procs);
-	if (rc == 0)
-		rc = pkguard_detect(cli->ctx, ins->fs, ins->procs, &ins->findings);
-	ins->seconds = (double)(pkguard_now_ns() - t0) / 1e9;
-	return rc;
-}
-
 /* A path label can be looked up as a file name only if it is one. */
 static bool plausible_path(const char *label)
 {
@@ -134,7 +67,7 @@ static const char *in_root(const char *root, const char *label)
 	return label;
 }
 
-int inspection_run_all(struct cli *cli, struct pkguard_pkgdb *db, struct inspection *ins)
+int inspection_run_all(struct cli *cli, struct pkguard_pkgdb *db, struct pkguard_inspection *ins)
 {
 	const char *root = pkguard_ctx_root(cli->ctx);
 	struct pkguard_scan_opts opts = {0};
@@ -180,13 +113,4 @@ int inspection_run_all(struct cli *cli, struct pkguard_pkgdb *db, struct inspect
 	rc = pkguard_detect(cli->ctx, ins->fs, ins->procs, &ins->findings);
 	ins->seconds = (double)(pkguard_now_ns() - t0) / 1e9;
 	return rc;
-}
-
-void inspection_release(struct inspection *ins)
-{
-	pkguard_findings_free(ins->findings);
-	pkguard_proctab_free(ins->procs);
-	pkguard_locktab_free(ins->locks);
-	pkguard_fileset_free(ins->fs);
-	memset(ins, 0, sizeof(*ins));
 }

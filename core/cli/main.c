@@ -33,7 +33,11 @@ static const char *const log_prefix[] = {
 
 static void stderr_logger(void *userdata, enum pkguard_log_level level, const char *msg)
 {
-	fprintf(stderr, "pkguard: %s: %s\n", log_prefix[level], msg);
+	/* What was done ("started x again") is said plainly; the rest says what it is. */
+	if (level == PKGUARD_LOG_INFO)
+		fprintf(stderr, "pkguard: %s\n", msg);
+	else
+		fprintf(stderr, "pkguard: %s: %s\n", log_prefix[level], msg);
 }
 
 static void usage(FILE *out)
@@ -220,7 +224,7 @@ int main(int argc, char **argv)
 		return PKGUARD_EXIT_INTERNAL;
 	}
 	pkguard_ctx_set_logger(cli.ctx, stderr_logger, NULL);
-	pkguard_ctx_set_log_level(cli.ctx, verbose ? PKGUARD_LOG_DEBUG : PKGUARD_LOG_WARN);
+	pkguard_ctx_set_log_level(cli.ctx, verbose ? PKGUARD_LOG_DEBUG : PKGUARD_LOG_INFO);
 	rc = pkguard_ctx_set_root(cli.ctx, root_abs);
 	if (rc < 0)
 		goto out;

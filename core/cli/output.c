@@ -1,114 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <json.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "pkguard/escape.h"
 
-void table_init(struct table *t, size_t ncols, const char *const *headers)
-{
-	memset(t, 0, sizeof(*t));
-	t->ncols = ncols;
-	t->headers = headers;
-}
-
-int table_add(struct table *t, const char *const *row)
-{
-	size_t i;
-
-	if (t->nrows == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 16;
-		char **cells = realloc(t->cells, cap * t->ncols * sizeof(*cells));
-
-		if (!cells)
-			return -ENOMEM;
-		t->cells = cells;
-		t->cap = cap;
-	}
-	for (i = 0; i < t->ncols; i++) {
-		t->cells[t->nrows * t->ncols + i] = strdup(row[i] ? row[i] : "-");
-		if (!t->cells[t->nrows * t->ncols + i]) {
-			while (i--)
-				free(t->cells[t->nrows * t->ncols + i]);
-			return -ENOMEM;
-		}
-	}
-	t->nrows++;
-	return 0;
-}
-
-/* Columns on a terminal: UTF-8 continuation bytes take none. */
-static size_t width(const char *s)
-{
-	size_t w = 0;
-
-	for (; *s; s++)
-		w += ((unsigned char)*s & 0xc0) != 0x80;
-	return w;
-}
-
-void table_print(const struct table *t, FILE *out, const char *indent)
-{
-	size_t *w = calloc(t->ncols, sizeof(*w));
-	size_t r, c;
-
-	if (!w)
-		return;
-	for (c = 0; c < t->ncols; c++)
-		w[c] = width(t->headers[c]);
-	for (r = 0; r < t->nrows; r++) {
-		for (c = 0; c < t->ncols; c++) {
-			size_t cw = width(t->cells[r * t->ncols + c]);
-
-			if (cw > w[c])
-				w[c] = cw;
-		}
-	}
-	for (r = 0; r <= t->nrows; r++) {
-		size_t last = t->ncols;
-
-		/* No padding after the last non-empty cell: no trailing blanks. */
-		while (r > 0 && last > 1 && !t->cells[(r - 1) * t->ncols + last - 1][0])
-			last--;
-		fputs(indent, out);
-		for (c = 0; c < last; c++) {
-			const char *cell =
-				r == 0 ? t->headers[c] : t->cells[(r - 1) * t->ncols + c];
-
-			fputs(cell, out);
-			if (c + 1 < last)
-				fprintf(out, "%*s", (int)(w[c] - width(cell) + 2), "");
-		}
-		fputc('\n', out);
-	}
-	free(w);
-}
-
-void table_release(struct table *t)
-{
-	size_t i;
-
-	for (i = 0; i < t->nrows * t->ncols; i++)
-		free(t->cells[i]);
-	free(t->cells);
-	memset(t, 0, sizeof(*t));
-}
-
 const char *esc(unsigned slot, const char *s)
 {
-	static char *bufs[8];
-	char *e;
+	static struct pkguard_escslots slots;
 
-	slot %= 8;
-	e = pkguard_escape(s, strlen(s));
-	if (!e)
-		return "?";
-	free(bufs[slot]);
-	bufs[slot] = e;
-	return e;
+	return pkguard_escslots(&slots, slot, s);
 }
 
 const char *user_name(uid_t uid)
@@ -116,18 +19,9 @@ const char *user_name(uid_t uid)
 	/* One cache entry: runs of processes tend to share a user. */
 	static uid_t last_uid = (uid_t)-1;
 	static char last[64];
-	struct passwd *pw;
 
-	if (uid == last_uid)
-		return last;
-	pw = getpwuid(uid);
-	if (pw && pw->pw_name && strlen(pw->pw_name) < sizeof(last)) {
-		const char *e = esc(7, pw->pw_name);
-
-		snprintf(last, sizeof(last), "%s", e);
-	} else {
-		snprintf(last, sizeof(last), "%u", (unsigned)uid);
-	}
+	if (uid != last_uid)
+		pkguard_user_name(uid, last, sizeof(last));
 	last_uid = uid;
 	return last;
 }
@@ -156,7 +50,7 @@ static json_object *json_str(const char *s)
 	return s ? json_object_new_string(esc(4, s)) : NULL;
 }
 
-json_object *cli_json_process(const struct inspection *ins, const struct pkguard_finding *f)
+json_object *cli_json_process(const struct pkguard_inspection *ins, const struct pkguard_finding *f)
 {
 	const struct pkguard_proc *p = &ins->procs->procs[f->proc];
 	json_object *o = json_object_new_object();

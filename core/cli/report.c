@@ -1,87 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* How a run is shown: check's report on stdout, a hook's messages on stderr. */
+/* check's report of a dry run: text or JSON on stdout. */
 #include <json.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "run.h"
 
-static const char *origin_text(const struct pkguard_origin *o, char *buf, size_t size)
-{
-	if (!o->file)
-		return "built-in default";
-	snprintf(buf, size, "%s:%u", o->file, o->line);
-	return buf;
-}
-
-/* Which setting the decision took: "action", "helpers", ... */
-static const char *setting_of(const struct pkguard_decision *d)
-{
-	return d->why == PKGUARD_WHY_HELPERS ? "helpers" : "action";
-}
-
-static void target_title(const struct run *r, size_t t, char *buf, size_t size)
-{
-	const struct pkguard_target *target = pkguard_fileset_target(r->ins.fs, t);
-	int n;
-
-	n = snprintf(buf, size, "%s", esc(0, target->name));
-	if (n > 0 && (size_t)n < size && target->old_version)
-		n += snprintf(buf + n, size - (size_t)n, " %s", esc(0, target->old_version));
-	if (n > 0 && (size_t)n < size && target->new_version)
-		n += snprintf(buf + n, size - (size_t)n, " -> %s", esc(0, target->new_version));
-	if (n > 0 && (size_t)n < size && target->arch)
-		snprintf(buf + n, size - (size_t)n, " (%s)", esc(0, target->arch));
-}
-
-/* The findings of target T (or the unreadable processes, T = PKGUARD_TARGET_ANY). */
-static void findings_table(const struct run *r, size_t t, FILE *out, const char *indent)
-{
-	static const char *const headers[] = {"REASON",	 "PID",	 "USER", "UNIT",
-					      "COMMAND", "FILE", "NOTE"};
-	const struct pkguard_findings *f = r->ins.findings;
-	struct table tab;
-	size_t i;
-
-	table_init(&tab, 7, headers);
-	for (i = 0; i < f->n; i++) {
-		const struct pkguard_finding *x = &f->items[i];
-		const struct pkguard_proc *p = &r->ins.procs->procs[x->proc];
-		const char *note = pkguard_finding_note(r->cfg, x, p);
-		const char *row[7];
-		char pid[16];
-
-		if (x->target != t)
-			continue;
-		snprintf(pid, sizeof(pid), "%d", (int)p->pid);
-		row[0] = pkguard_reason_name(x->reason);
-		row[1] = pid;
-		row[2] = user_name(p->uid);
-		row[3] = p->unit[0] ? esc(1, p->unit) : "-";
-		row[4] = esc(2, p->comm);
-		row[5] = x->file ? esc(3, x->file->path) : pkguard_strerror(p->error);
-		row[6] = note ? note : "";
-		if (table_add(&tab, row) < 0)
-			break;
-	}
-	if (tab.nrows)
-		table_print(&tab, out, indent);
-	table_release(&tab);
-}
-
-static void helpers_list(const struct run *r, size_t t, FILE *out, const char *indent)
-{
-	size_t i;
-
-	for (i = 0; i < pkguard_fileset_n_files(r->ins.fs); i++) {
-		const struct pkguard_file *f = pkguard_fileset_file(r->ins.fs, i);
-
-		if (f->target == t && (f->flags & PKGUARD_FILE_HELPER))
-			fprintf(out, "%s  %s\n", indent, esc(0, f->path));
-	}
-}
-
-static size_t n_denied(const struct run *r)
+static size_t n_denied(const struct pkguard_run *r)
 {
 	size_t i, n = 0;
 
@@ -90,7 +15,7 @@ static size_t n_denied(const struct run *r)
 	return n;
 }
 
-static void report_text(const struct run *r)
+static void report_text(const struct pkguard_run *r)
 {
 	size_t t;
 
@@ -99,28 +24,28 @@ static void report_text(const struct run *r)
 		const struct pkguard_decision *d = &r->dec->items[t];
 		char title[512], origin[600];
 
-		target_title(r, t, title, sizeof(title));
+		pkguard_run_target_title(r, t, title, sizeof(title));
 		printf("%s: %s: %s\n", title, pkguard_action_name(r->out[t].action), d->detail);
 		if (d->origin.file || d->why == PKGUARD_WHY_IN_USE || d->why == PKGUARD_WHY_HELPERS)
-			printf("  policy: %s = %s (%s)\n", setting_of(d),
+			printf("  policy: %s = %s (%s)\n", pkguard_decision_setting(d),
 			       pkguard_action_name(d->action),
-			       origin_text(&d->origin, origin, sizeof(origin)));
+			       pkguard_origin_text(&d->origin, origin, sizeof(origin)));
 		if (r->out[t].note[0])
 			printf("  %s\n", r->out[t].note);
 		if (d->action == PKGUARD_ACTION_WAIT && r->out[t].action == PKGUARD_ACTION_WAIT)
 			printf("  would wait up to %llu s for them, then %s\n",
 			       (unsigned long long)(d->policy.wait_timeout_ms / 1000),
 			       pkguard_action_name(d->policy.then));
-		findings_table(r, t, stdout, "  ");
+		pkguard_run_findings(r, t, stdout, "  ");
 		if (d->n_instances && target->n_helpers) {
 			printf("  helpers (programs its instances may start later, from the new "
 			       "version):\n");
-			helpers_list(r, t, stdout, "  ");
+			pkguard_run_helpers(r, t, stdout, "  ");
 		}
 	}
 	if (n_denied(r)) {
 		printf("could not inspect (may use any of the packages):\n");
-		findings_table(r, PKGUARD_TARGET_ANY, stdout, "  ");
+		pkguard_run_findings(r, PKGUARD_TARGET_ANY, stdout, "  ");
 	}
 	printf("verdict: %s; scanned %zu processes in %.3f s\n", pkguard_action_name(r->verdict),
 	       r->ins.procs->n_scanned, r->ins.seconds);
@@ -131,7 +56,7 @@ static json_object *json_str(const char *s)
 	return s ? json_object_new_string(esc(4, s)) : NULL;
 }
 
-static json_object *json_finding(const struct run *r, size_t i)
+static json_object *json_finding(const struct pkguard_run *r, size_t i)
 {
 	const struct pkguard_finding *x = &r->ins.findings->items[i];
 	const char *note = pkguard_finding_note(r->cfg, x, &r->ins.procs->procs[x->proc]);
@@ -147,7 +72,7 @@ struct reason_counts {
 	size_t instances, users, lockers;
 };
 
-static struct reason_counts count_reasons(const struct run *r, size_t t)
+static struct reason_counts count_reasons(const struct pkguard_run *r, size_t t)
 {
 	const struct pkguard_findings *f = r->ins.findings;
 	struct reason_counts c = {0};
@@ -172,7 +97,7 @@ static struct reason_counts count_reasons(const struct run *r, size_t t)
 	return c;
 }
 
-static json_object *json_target(const struct run *r, size_t t)
+static json_object *json_target(const struct pkguard_run *r, size_t t)
 {
 	struct reason_counts c = count_reasons(r, t);
 	const struct pkguard_target *target = pkguard_fileset_target(r->ins.fs, t);
@@ -191,7 +116,7 @@ static json_object *json_target(const struct run *r, size_t t)
 			       json_object_new_string(pkguard_action_name(d->action)));
 	json_object_object_add(o, "why", json_object_new_string(pkguard_why_name(d->why)));
 	json_object_object_add(o, "origin",
-			       json_str(origin_text(&d->origin, origin, sizeof(origin))));
+			       json_str(pkguard_origin_text(&d->origin, origin, sizeof(origin))));
 	json_object_object_add(o, "detail", json_str(d->detail));
 	json_object_object_add(o, "note", r->out[t].note[0] ? json_str(r->out[t].note) : NULL);
 	json_object_object_add(o, "in_use", json_object_new_boolean(d->n_counted > 0));
@@ -216,13 +141,13 @@ static json_object *json_target(const struct run *r, size_t t)
 	return o;
 }
 
-static int report_json(const struct run *r)
+static int report_json(struct cli *cli, const struct pkguard_run *r)
 {
 	json_object *root = json_object_new_object(), *pkgs = json_object_new_array(), *denied;
 	size_t i;
 
-	json_object_object_add(root, "root", json_str(pkguard_ctx_root(r->cli->ctx)));
-	json_object_object_add(root, "backend", json_str(r->cli->backend->name));
+	json_object_object_add(root, "root", json_str(pkguard_ctx_root(cli->ctx)));
+	json_object_object_add(root, "backend", json_str(cli->backend->name));
 	json_object_object_add(root, "verdict",
 			       json_object_new_string(pkguard_action_name(r->verdict)));
 	for (i = 0; i < r->dec->n; i++)
@@ -240,104 +165,10 @@ static int report_json(const struct run *r)
 	return json_print(root);
 }
 
-int run_report(const struct run *r)
+int run_report(struct cli *cli, const struct pkguard_run *r)
 {
-	if (r->cli->json)
-		return report_json(r);
+	if (cli->json)
+		return report_json(cli, r);
 	report_text(r);
 	return 0;
-}
-
-/* The units of target T's counted processes, for "the way out". */
-static void way_out(const struct run *r, size_t t, FILE *out)
-{
-	const struct pkguard_target *target = pkguard_fileset_target(r->ins.fs, t);
-	const struct pkguard_findings *f = r->ins.findings;
-	char units[512] = "";
-	size_t i, len = 0;
-
-	for (i = 0; i < f->n && len + 1 < sizeof(units); i++) {
-		const struct pkguard_proc *p = &r->ins.procs->procs[f->items[i].proc];
-
-		if (f->items[i].target != t || !r->dec->counts[i] || !p->unit[0] ||
-		    strstr(units, p->unit))
-			continue;
-		len += (size_t)snprintf(units + len, sizeof(units) - len, "%s%s", len ? " " : "",
-					esc(0, p->unit));
-	}
-	if (units[0])
-		fprintf(out,
-			"pkguard:   way out: stop %s (e.g. systemctl stop %s) and retry, or run\n"
-			"pkguard:            pkguard allow --once %s\n",
-			units, units, esc(0, target->name));
-	else
-		fprintf(out,
-			"pkguard:   way out: stop the processes above and retry, or run\n"
-			"pkguard:            pkguard allow --once %s\n",
-			esc(0, target->name));
-}
-
-static void refusal(const struct run *r, size_t t, FILE *out)
-{
-	const struct pkguard_target *target = pkguard_fileset_target(r->ins.fs, t);
-	const struct pkguard_decision *d = &r->dec->items[t];
-	char title[512], origin[600];
-
-	target_title(r, t, title, sizeof(title));
-	/* An upgrade, a downgrade, a reinstall or a removal: all replace its files. */
-	fprintf(out, "pkguard: %s the change to %s: %s\n",
-		r->out[t].action == PKGUARD_ACTION_DEFER ? "deferring" : "refusing", title,
-		d->detail);
-	fprintf(out, "pkguard:   policy: %s = %s (%s)\n", setting_of(d),
-		pkguard_action_name(d->action), origin_text(&d->origin, origin, sizeof(origin)));
-	if (r->out[t].note[0])
-		fprintf(out, "pkguard:   %s\n", r->out[t].note);
-	findings_table(r, t, out, "pkguard:   ");
-	if (d->n_instances && target->n_helpers) {
-		fprintf(out,
-			"pkguard:   it ships helpers that a running instance may start from the "
-			"new version:\n");
-		helpers_list(r, t, out, "pkguard:   ");
-	}
-	if (d->policy.message)
-		fprintf(out, "pkguard:   %s\n", esc(0, d->policy.message));
-	way_out(r, t, out);
-}
-
-void run_report_hook(const struct run *r, FILE *out)
-{
-	size_t t;
-
-	/* After a failure the fail-open message said it all: the outcomes are void. */
-	if (!r->dec || !r->out || r->failed_open)
-		return;
-	for (t = 0; t < r->dec->n; t++) {
-		const struct pkguard_target *target = pkguard_fileset_target(r->ins.fs, t);
-		const struct pkguard_decision *d = &r->dec->items[t];
-
-		switch (r->out[t].action) {
-		case PKGUARD_ACTION_BLOCK:
-		case PKGUARD_ACTION_DEFER:
-			refusal(r, t, out);
-			break;
-		case PKGUARD_ACTION_WARN:
-			if (d->why == PKGUARD_WHY_DENIED && !d->n_instances)
-				fprintf(out, "pkguard: warning: %s: %s\n", esc(0, target->name),
-					d->detail);
-			else
-				fprintf(out,
-					"pkguard: warning: replacing the files of %s while it is "
-					"in use (%s); its processes will run replaced code until "
-					"restarted (see pkguard needs-restart)\n",
-					esc(0, target->name), d->detail);
-			break;
-		case PKGUARD_ACTION_ALLOW:
-		case PKGUARD_ACTION_WAIT:
-		case PKGUARD_ACTION_RESTART:
-			if (r->out[t].note[0])
-				fprintf(out, "pkguard: %s: %s\n", esc(0, target->name),
-					r->out[t].note);
-			break;
-		}
-	}
 }

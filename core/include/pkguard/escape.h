@@ -22,4 +22,20 @@
  */
 char *pkguard_escape(const char *s, size_t len);
 
+/*
+ * Escaped copies that live as long as their slot, for building one line of
+ * several strings: pkguard_escslots() escapes S into SLOT (modulo 8),
+ * freeing what the slot held; "?" when out of memory.
+ */
+struct pkguard_escslots {
+	char *slot[8];
+};
+
+const char *pkguard_escslots(struct pkguard_escslots *e, unsigned slot, const char *s);
+
+void pkguard_escslots_release(struct pkguard_escslots *e);
+
+/* The user name of UID, escaped, into BUF; its digits when it has none. */
+const char *pkguard_user_name(unsigned uid, char *buf, size_t size);
+
 #endif

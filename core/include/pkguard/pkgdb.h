@@ -70,15 +70,16 @@ struct pkguard_pkgdb_ops {
 		      void *userdata);
 
 	/*
-	 * Put package NAME on hold with the package manager's own mechanism
-	 * (ON), or lift that hold (not ON), so that the next full upgrade goes
+	 * Put package NAME, installed at VERSION, on hold with the package
+	 * manager's own mechanism (ON), or lift that hold (not ON; VERSION may
+	 * be NULL), so that the next full upgrade goes
 	 * on without it: dpkg selections, dnf versionlock, zypper locks.
 	 * NULL while a backend has none; then a deferral is recorded only.
 	 * Returns 0; 1 when there was nothing to do (ON: the package was held
 	 * already, by the admin: pkguard must not record that hold as its own,
 	 * nor ever lift it; not ON: it was not held); or <0 with detail in ctx.
 	 */
-	int (*hold)(struct pkguard_ctx *ctx, const char *name, bool on);
+	int (*hold)(struct pkguard_ctx *ctx, const char *name, const char *version, bool on);
 };
 
 /*

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pkguard/escape.h"
 #include "util/internal.h"
@@ -90,4 +92,44 @@ char *pkguard_escape(const char *s, size_t len)
 	}
 	*o = '\0';
 	return out;
+}
+
+const char *pkguard_escslots(struct pkguard_escslots *e, unsigned slot, const char *s)
+{
+	char *copy = pkguard_escape(s, strlen(s));
+
+	slot %= 8;
+	if (!copy)
+		return "?";
+	free(e->slot[slot]);
+	e->slot[slot] = copy;
+	return copy;
+}
+
+void pkguard_escslots_release(struct pkguard_escslots *e)
+{
+	size_t i;
+
+	for (i = 0; i < 8; i++)
+		free(e->slot[i]);
+	memset(e, 0, sizeof(*e));
+}
+
+const char *pkguard_user_name(unsigned uid, char *buf, size_t size)
+{
+	struct passwd pw, *found = NULL;
+	char scratch[1024];
+	char *name;
+
+	if (getpwuid_r((uid_t)uid, &pw, scratch, sizeof(scratch), &found) == 0 && found &&
+	    found->pw_name && (name = pkguard_escape(found->pw_name, strlen(found->pw_name)))) {
+		if (strlen(name) < size) {
+			snprintf(buf, size, "%s", name);
+			free(name);
+			return buf;
+		}
+		free(name);
+	}
+	snprintf(buf, size, "%u", uid);
+	return buf;
 }

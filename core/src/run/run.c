@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,21 +10,22 @@
 
 #include "pkguard/act.h"
 #include "pkguard/escape.h"
-#include "run.h"
+#include "pkguard/restarts.h"
+#include "pkguard/run.h"
 
 /*
  * An internal error in a real run: the upgrade goes on (or, with
  * on-error = block, is refused), loudly, and the event is recorded.
  */
-static int fail_open(struct run *r, const char *stage)
+static int fail_open(struct pkguard_run *r, const char *stage)
 {
 	bool block = r->cfg && r->cfg->on_error == PKGUARD_ON_ERROR_BLOCK;
 	char msg[768];
 
 	snprintf(msg, sizeof(msg), "%s failed: %s; %s the upgrade (on-error = %s)", stage,
-		 pkguard_ctx_errmsg(r->cli->ctx), block ? "refusing" : "ALLOWING",
+		 pkguard_ctx_errmsg(r->ctx), block ? "refusing" : "ALLOWING",
 		 block ? "block" : "allow");
-	fprintf(stderr, "pkguard: error: %s\n", msg);
+	pkguard_log(r->ctx, PKGUARD_LOG_ERR, "%s", msg);
 	if (r->st)
 		pkguard_state_add_event(r->st, r->run_id, "error", msg);
 	r->failed_open = true;
@@ -30,20 +33,38 @@ static int fail_open(struct run *r, const char *stage)
 	return 0;
 }
 
-static int add_targets(struct run *r, struct pkguard_pkgdb *db, const struct run_target *targets,
-		       size_t n)
+/* A target whose files the caller listed: the transaction's own view of it. */
+static int add_listed(struct pkguard_run *r, const struct pkguard_run_target *target)
+{
+	size_t t, i;
+	int rc;
+
+	rc = pkguard_fileset_add_target(r->ins.fs, target->name, target->arch, target->old_version,
+					target->new_version, &t);
+	for (i = 0; rc == 0 && i < target->n_files; i++)
+		rc = pkguard_fileset_add_path(r->ins.fs, t, target->files[i]);
+	return rc;
+}
+
+static int add_targets(struct pkguard_run *r, struct pkguard_pkgdb *db,
+		       const struct pkguard_run_target *targets, size_t n)
 {
 	size_t i;
 	int rc;
 
-	rc = pkguard_fileset_new(r->cli->ctx, &r->ins.fs);
+	rc = pkguard_fileset_new(r->ctx, &r->ins.fs);
 	for (i = 0; rc == 0 && i < n; i++) {
-		rc = inspection_add_package(r->cli, db, r->ins.fs, targets[i].name,
-					    targets[i].new_version);
+		if (targets[i].files) {
+			rc = add_listed(r, &targets[i]);
+			continue;
+		}
+		rc = db ? pkguard_fileset_add_package(r->ctx, r->opts.backend, db, r->ins.fs,
+						      targets[i].name, targets[i].new_version)
+			: -PKGUARD_ENOPKG;
 		/* Not installed: a fresh install replaces nothing that could be running. */
-		if (rc == -PKGUARD_ENOPKG && r->mode == RUN_ACT) {
-			pkguard_log(r->cli->ctx, PKGUARD_LOG_DEBUG,
-				    "'%s' is not installed: skipped", targets[i].name);
+		if (rc == -PKGUARD_ENOPKG && r->opts.mode != PKGUARD_RUN_DRY) {
+			pkguard_log(r->ctx, PKGUARD_LOG_DEBUG, "'%s' is not installed: skipped",
+				    targets[i].name);
 			rc = 0;
 		}
 	}
@@ -60,7 +81,7 @@ static bool same_package(const char *name, const char *target)
 
 static int note_override(void *userdata, const struct pkguard_state_row *row)
 {
-	struct run *r = userdata;
+	struct pkguard_run *r = userdata;
 	size_t t;
 
 	for (t = 0; t < pkguard_fileset_n_targets(r->ins.fs); t++) {
@@ -72,14 +93,14 @@ static int note_override(void *userdata, const struct pkguard_state_row *row)
 }
 
 /* What the state knows: pending overrides, active deferrals. */
-static int load_target_state(struct run *r)
+static int load_target_state(struct pkguard_run *r)
 {
 	size_t t, n = pkguard_fileset_n_targets(r->ins.fs);
 	int rc;
 
 	r->tstate = calloc(n ? n : 1, sizeof(*r->tstate));
 	if (!r->tstate)
-		return pkguard_fail(r->cli->ctx, -ENOMEM, "cannot decide");
+		return pkguard_fail(r->ctx, -ENOMEM, "cannot decide");
 	if (!r->st)
 		return 0;
 	rc = pkguard_state_list(r->st, PKGUARD_STATE_OVERRIDES, 0, note_override, r);
@@ -94,14 +115,23 @@ static int load_target_state(struct run *r)
 	return rc;
 }
 
-static int open_state(struct run *r)
+int pkguard_run_open_state(struct pkguard_ctx *ctx, const char *path, struct pkguard_state **st)
 {
-	const char *path = r->cli->state_path ? r->cli->state_path : PKGUARD_STATE_DEFAULT_PATH;
+	int rc;
+
+	/* 1: a corrupt file was moved aside; the state module logged where, loudly. */
+	rc = pkguard_state_open(ctx, path ? path : PKGUARD_STATE_DEFAULT_PATH, st);
+	return rc == 1 ? 0 : rc;
+}
+
+static int open_state(struct pkguard_run *r)
+{
+	const char *path = r->opts.state_path ? r->opts.state_path : PKGUARD_STATE_DEFAULT_PATH;
 
 	/* A dry run has no side effects: it does not create a database. */
-	if (r->mode == RUN_DRY && access(path, F_OK) != 0)
+	if (r->opts.mode == PKGUARD_RUN_DRY && access(path, F_OK) != 0)
 		return 0;
-	return cli_open_state(r->cli, &r->st);
+	return pkguard_run_open_state(r->ctx, path, &r->st);
 }
 
 /*
@@ -109,7 +139,7 @@ static int open_state(struct run *r)
  * grouped by process). *PROCS is owned by the caller (free()). Returns 0 or
  * -ENOMEM with detail in ctx.
  */
-static int counted_procs(const struct run *r, size_t t, size_t **procs, size_t *n)
+static int counted_procs(const struct pkguard_run *r, size_t t, size_t **procs, size_t *n)
 {
 	const struct pkguard_findings *f = r->ins.findings;
 	size_t i;
@@ -117,7 +147,7 @@ static int counted_procs(const struct run *r, size_t t, size_t **procs, size_t *
 	*n = 0;
 	*procs = malloc((f->n ? f->n : 1) * sizeof(**procs));
 	if (!*procs)
-		return pkguard_fail(r->cli->ctx, -ENOMEM, "cannot list the processes");
+		return pkguard_fail(r->ctx, -ENOMEM, "cannot list the processes");
 	for (i = 0; i < f->n; i++) {
 		if (!r->dec->counts[i] || f->items[i].target != t)
 			continue;
@@ -138,7 +168,7 @@ static bool is_service(const char *unit)
  * restart needs a service unit for every process that counts; an instance
  * without one (or no service manager at all) falls back to `then`.
  */
-static int restart_fallback(struct run *r, size_t t)
+static int restart_fallback(struct pkguard_run *r, size_t t)
 {
 	struct pkguard_decision *d = &r->dec->items[t];
 	enum pkguard_service_kind kind;
@@ -148,7 +178,7 @@ static int restart_fallback(struct run *r, size_t t)
 
 	if (d->action != PKGUARD_ACTION_RESTART)
 		return 0;
-	if (pkguard_service_manager(r->cli->ctx, r->cfg->service_manager, program, sizeof(program),
+	if (pkguard_service_manager(r->ctx, r->cfg->service_manager, program, sizeof(program),
 				    &kind) != 0) {
 		snprintf(r->out[t].note, sizeof(r->out[t].note),
 			 "no service manager to restart with: then %s",
@@ -172,23 +202,14 @@ static int restart_fallback(struct run *r, size_t t)
 	return rc;
 }
 
-static void wait_progress(void *userdata, const char *what, uint64_t left_ms)
-{
-	if (!isatty(STDERR_FILENO))
-		return;
-	fprintf(stderr, "\rpkguard: waiting for %s: %llum%02llus left\033[K", what,
-		(unsigned long long)(left_ms / 60000), (unsigned long long)(left_ms / 1000 % 60));
-	fflush(stderr);
-}
-
 /* Wait for the processes that count and the trusted lockfiles of target T. */
-static int act_wait(struct run *r, size_t t)
+static int act_wait(struct pkguard_run *r, size_t t)
 {
 	struct pkguard_decision *d = &r->dec->items[t];
 	struct pkguard_wait_proc *wp = NULL;
 	struct pkguard_wait_lock *wl = NULL;
 	struct pkguard_wait_spec spec = {0};
-	const char *root = pkguard_ctx_root(r->cli->ctx);
+	const char *root = pkguard_ctx_root(r->ctx);
 	size_t *procs = NULL, n, i, nl = 0;
 	uint64_t t0 = pkguard_now_ns();
 	int rc;
@@ -199,7 +220,7 @@ static int act_wait(struct run *r, size_t t)
 	wp = calloc(n ? n : 1, sizeof(*wp));
 	wl = calloc(pkguard_fileset_n_files(r->ins.fs) + 1, sizeof(*wl));
 	if (!wp || !wl) {
-		rc = pkguard_fail(r->cli->ctx, -ENOMEM, "cannot wait");
+		rc = pkguard_fail(r->ctx, -ENOMEM, "cannot wait");
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
@@ -217,16 +238,22 @@ static int act_wait(struct run *r, size_t t)
 			continue;
 		/* The probe opens the file where it is: under the root. */
 		if (asprintf(&path, "%s%s", strcmp(root, "/") == 0 ? "" : root, f->path) < 0) {
-			rc = pkguard_fail(r->cli->ctx, -ENOMEM, "cannot wait");
+			rc = pkguard_fail(r->ctx, -ENOMEM, "cannot wait");
 			goto out;
 		}
 		wl[nl++] = (struct pkguard_wait_lock){path, f->id};
 	}
-	spec = (struct pkguard_wait_spec){
-		wp, n, wl, nl, t0 + d->policy.wait_timeout_ms * 1000000, wait_progress, NULL};
-	rc = pkguard_wait(r->cli->ctx, &spec);
-	if (isatty(STDERR_FILENO))
-		fputs("\r\033[K", stderr);
+	spec = (struct pkguard_wait_spec){wp,
+					  n,
+					  wl,
+					  nl,
+					  t0 + d->policy.wait_timeout_ms * 1000000,
+					  r->opts.wait_progress,
+					  r->opts.userdata};
+	rc = pkguard_wait(r->ctx, &spec);
+	/* Done: the progress line can go. */
+	if (r->opts.wait_progress)
+		r->opts.wait_progress(r->opts.userdata, NULL, 0);
 	if (rc < 0)
 		goto out;
 	if (rc == 0) {
@@ -236,7 +263,7 @@ static int act_wait(struct run *r, size_t t)
 	} else {
 		r->out[t].action = d->policy.then;
 		snprintf(r->out[t].note, sizeof(r->out[t].note), "%s (after %.0f s): then %s",
-			 pkguard_ctx_errmsg(r->cli->ctx), (double)(pkguard_now_ns() - t0) / 1e9,
+			 pkguard_ctx_errmsg(r->ctx), (double)(pkguard_now_ns() - t0) / 1e9,
 			 pkguard_action_name(d->policy.then));
 	}
 	rc = 0;
@@ -249,7 +276,7 @@ out:
 	return rc;
 }
 
-static int add_unit(struct run_outcome *o, const char *unit)
+static int add_unit(struct pkguard_run_outcome *o, const char *unit)
 {
 	char **units;
 	size_t i;
@@ -270,16 +297,16 @@ static int add_unit(struct run_outcome *o, const char *unit)
 }
 
 /* Stop the units of target T's processes; the post step starts them again. */
-static int act_restart(struct run *r, size_t t)
+static int act_restart(struct pkguard_run *r, size_t t)
 {
 	struct pkguard_decision *d = &r->dec->items[t];
-	struct run_outcome *o = &r->out[t];
+	struct pkguard_run_outcome *o = &r->out[t];
 	enum pkguard_service_kind kind;
 	char program[256];
 	size_t *procs, n, i;
 	int rc;
 
-	rc = pkguard_service_manager(r->cli->ctx, r->cfg->service_manager, program, sizeof(program),
+	rc = pkguard_service_manager(r->ctx, r->cfg->service_manager, program, sizeof(program),
 				     &kind);
 	if (rc != 0)
 		return rc < 0 ? rc : -PKGUARD_EINTERNAL;
@@ -290,18 +317,18 @@ static int act_restart(struct run *r, size_t t)
 		rc = add_unit(o, r->ins.procs->procs[procs[i]].unit);
 	free(procs);
 	if (rc < 0)
-		return pkguard_fail(r->cli->ctx, rc, "cannot restart");
+		return pkguard_fail(r->ctx, rc, "cannot restart");
 	for (i = 0; i < o->n_units; i++) {
 		/* Recorded first: if we die while it stops, resume still starts it. */
 		rc = pkguard_state_unit_stopped(r->st, r->run_id, o->units[i], program);
 		if (rc < 0)
 			return rc;
-		rc = pkguard_service_run(r->cli->ctx, program, kind, o->units[i], false,
+		rc = pkguard_service_run(r->ctx, program, kind, o->units[i], false,
 					 d->policy.wait_timeout_ms);
 		if (rc < 0) {
 			o->action = d->policy.then;
 			snprintf(o->note, sizeof(o->note), "cannot stop %s: %s: then %s",
-				 o->units[i], pkguard_ctx_errmsg(r->cli->ctx),
+				 o->units[i], pkguard_ctx_errmsg(r->ctx),
 				 pkguard_action_name(d->policy.then));
 			return 0;
 		}
@@ -313,10 +340,10 @@ static int act_restart(struct run *r, size_t t)
 	return 0;
 }
 
-static int act_defer(struct run *r, size_t t)
+static int act_defer(struct pkguard_run *r, size_t t)
 {
 	const struct pkguard_target *target = pkguard_fileset_target(r->ins.fs, t);
-	struct run_outcome *o = &r->out[t];
+	struct pkguard_run_outcome *o = &r->out[t];
 	struct pkguard_deferral d;
 	const char *held;
 	int rc;
@@ -325,19 +352,19 @@ static int act_defer(struct run *r, size_t t)
 	if (rc < 0)
 		return rc;
 	o->action = PKGUARD_ACTION_DEFER;
-	if (!r->cfg->hold || !r->cli->backend->hold) {
+	if (!r->cfg->hold || !r->opts.backend || !r->opts.backend->hold) {
 		held = r->cfg->hold ? "; this package manager has no hold pkguard can place"
 				    : "; no hold placed (hold = no)";
 	} else {
-		rc = r->cli->backend->hold(r->cli->ctx, target->name, true);
+		rc = r->opts.backend->hold(r->ctx, target->name, target->old_version, true);
 		if (rc == 0)
-			rc = pkguard_state_hold_add(r->st, target->name, r->cli->backend->name);
+			rc = pkguard_state_hold_add(r->st, target->name, r->opts.backend->name);
 		else if (rc == 1)
 			/* Held already: by an earlier deferral, or by the admin (never ours). */
 			rc = pkguard_state_hold_placed(r->st, target->name) == 0 ? 0 : 2;
 		if (rc < 0) {
 			/* The refusal stands without the hold; the next run defers again. */
-			fprintf(stderr, "pkguard: warning: %s\n", pkguard_ctx_errmsg(r->cli->ctx));
+			pkguard_log(r->ctx, PKGUARD_LOG_WARN, "%s", pkguard_ctx_errmsg(r->ctx));
 			held = " but not held back (see the warning above)";
 		} else if (rc == 2) {
 			held = "; the admin's hold on it stays as it is";
@@ -353,7 +380,7 @@ static int act_defer(struct run *r, size_t t)
 }
 
 /* Use up the override of NAME, recorded as "name:arch" or as the bare "name". */
-static int consume_override(struct run *r, const char *name)
+static int consume_override(struct pkguard_run *r, const char *name)
 {
 	const char *colon = strchr(name, ':');
 	char bare[256];
@@ -367,7 +394,7 @@ static int consume_override(struct run *r, const char *name)
 	return rc == 1 ? 0 : rc;
 }
 
-static int act(struct run *r)
+static int act(struct pkguard_run *r)
 {
 	size_t t, n = r->dec->n;
 	int rc = 0;
@@ -376,16 +403,21 @@ static int act(struct run *r)
 		const struct pkguard_target *target = pkguard_fileset_target(r->ins.fs, t);
 		struct pkguard_decision *d = &r->dec->items[t];
 
-		if (r->tstate[t].override)
+		/*
+		 * A test transaction (dnf's first pass) comes before the real
+		 * one, which must find the same override and deferral.
+		 */
+		if (r->tstate[t].override && r->opts.mode == PKGUARD_RUN_ACT)
 			rc = consume_override(r, target->name);
-		if (rc == 0 && d->why == PKGUARD_WHY_DEFER_EXPIRED) {
+		if (rc == 0 && d->why == PKGUARD_WHY_DEFER_EXPIRED &&
+		    r->opts.mode == PKGUARD_RUN_ACT) {
 			char msg[512];
 
 			snprintf(msg, sizeof(msg),
 				 "'%s' was deferred for longer than max-defer: releasing it, the "
 				 "upgrade goes on",
 				 target->name);
-			fprintf(stderr, "pkguard: warning: %s\n", msg);
+			pkguard_log(r->ctx, PKGUARD_LOG_WARN, "%s", msg);
 			rc = pkguard_state_deferral_end(r->st, target->name, "expired");
 			rc = rc == 1 ? 0 : rc;
 			if (rc == 0)
@@ -393,6 +425,14 @@ static int act(struct run *r)
 		}
 		if (rc < 0 || r->out[t].action != d->action)
 			continue; /* already resolved (restart fallback) */
+		if (r->opts.mode == PKGUARD_RUN_TEST &&
+		    (d->action == PKGUARD_ACTION_WAIT || d->action == PKGUARD_ACTION_RESTART)) {
+			r->out[t].action = PKGUARD_ACTION_ALLOW;
+			snprintf(r->out[t].note, sizeof(r->out[t].note),
+				 "a test transaction: the real one will %s",
+				 pkguard_action_name(d->action));
+			continue;
+		}
 		switch (d->action) {
 		case PKGUARD_ACTION_WAIT:
 			rc = act_wait(r, t);
@@ -421,7 +461,7 @@ static char *origin_text(const struct pkguard_origin *o, char *buf, size_t size)
 	return buf;
 }
 
-static int record(struct run *r)
+static int record(struct pkguard_run *r)
 {
 	const struct pkguard_findings *f = r->ins.findings;
 	size_t t, i;
@@ -464,39 +504,78 @@ static int record(struct run *r)
 	return rc;
 }
 
-int run_execute(struct run *r, const struct run_target *targets, size_t n)
+int pkguard_config_load_file(struct pkguard_ctx *ctx, const char *file, struct pkguard_config **cfg)
 {
-	struct pkguard_ctx *ctx = r->cli->ctx;
-	struct pkguard_run_info info = {r->entry, r->cli->backend ? r->cli->backend->name : NULL,
+	struct pkguard_config_paths paths = pkguard_config_default_paths;
+	char dir[PATH_MAX], dropins[PATH_MAX];
+
+	if (file) {
+		/* A main file of one's own: it and the drop-ins beside it, nothing installed. */
+		snprintf(dir, sizeof(dir), "%s", file);
+		snprintf(dropins, sizeof(dropins), "%s/policy.d", dirname(dir));
+		paths = (struct pkguard_config_paths){file, NULL, dropins};
+	}
+	return pkguard_config_load(ctx, &paths, cfg);
+}
+
+/* The targets' files, from the caller or from the package database. */
+static int build_fileset(struct pkguard_run *r, const struct pkguard_run_target *targets, size_t n)
+{
+	struct pkguard_pkgdb *db = r->opts.db;
+	bool listed = true;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		listed &= targets[i].files != NULL;
+	if (!db && !listed) {
+		if (!r->opts.backend)
+			return pkguard_fail(
+				r->ctx, -PKGUARD_EUSAGE,
+				"no package manager of this build manages '%s' (try --backend)",
+				pkguard_ctx_root(r->ctx));
+		rc = r->opts.backend->open(r->ctx, &db);
+		if (rc < 0)
+			return rc;
+	}
+	rc = add_targets(r, db, targets, n);
+	if (db && db != r->opts.db)
+		r->opts.backend->close(db);
+	return rc;
+}
+
+int pkguard_run_execute(struct pkguard_run *r, struct pkguard_ctx *ctx,
+			const struct pkguard_run_opts *opts,
+			const struct pkguard_run_target *targets, size_t n)
+{
+	struct pkguard_run_info info = {opts->entry, opts->backend ? opts->backend->name : NULL,
 					pkguard_ctx_root(ctx)};
-	struct pkguard_pkgdb *db = NULL;
+	bool real = opts->mode != PKGUARD_RUN_DRY;
 	size_t t;
 	int rc;
 
+	r->ctx = ctx;
+	r->opts = *opts;
 	r->verdict = PKGUARD_ACTION_ALLOW;
-	rc = cli_load_config(r->cli, &r->cfg);
+	rc = pkguard_config_load_file(ctx, opts->config_path, &r->cfg);
 	if (rc < 0)
-		return r->mode == RUN_ACT ? fail_open(r, "reading the configuration") : rc;
+		return real ? fail_open(r, "reading the configuration") : rc;
 	rc = open_state(r);
 	/* Each real run keeps the history to its configured age. */
-	if (rc == 0 && r->mode == RUN_ACT)
+	if (rc == 0 && real)
 		rc = pkguard_state_prune(r->st, r->cfg->history_ms / 1000);
-	if (rc == 0 && r->mode == RUN_ACT)
+	if (rc == 0 && real)
 		rc = pkguard_state_run_begin(r->st, &info, &r->run_id);
 	if (rc < 0)
-		return r->mode == RUN_ACT ? fail_open(r, "opening the state database") : rc;
+		return real ? fail_open(r, "opening the state database") : rc;
 
 	/* The deadline bounds pkguard's own work; a wait adds its wait-timeout. */
 	pkguard_ctx_set_deadline(ctx, pkguard_now_ns() + r->cfg->deadline_ms * 1000000);
-	rc = cli_open_pkgdb(r->cli, &db);
-	if (rc == 0) {
-		rc = add_targets(r, db, targets, n);
-		r->cli->backend->close(db);
-	}
+	rc = build_fileset(r, targets, n);
 	if (rc == 0)
 		rc = pkguard_decide_prepare(ctx, r->cfg, r->ins.fs);
 	if (rc == 0)
-		rc = inspection_run(r->cli, &r->ins);
+		rc = pkguard_inspect(ctx, &r->ins);
 	if (rc == 0)
 		rc = load_target_state(r);
 	if (rc == 0)
@@ -508,7 +587,7 @@ int run_execute(struct run *r, const struct run_target *targets, size_t n)
 		rc = r->out ? 0 : pkguard_fail(ctx, -ENOMEM, "cannot decide");
 	}
 	if (rc < 0) {
-		if (r->mode == RUN_DRY)
+		if (!real)
 			return rc;
 		rc = fail_open(r, "inspecting the system");
 		goto end;
@@ -518,12 +597,12 @@ int run_execute(struct run *r, const struct run_target *targets, size_t n)
 		rc = restart_fallback(r, t);
 	}
 	if (rc < 0) {
-		if (r->mode == RUN_DRY)
+		if (!real)
 			return rc;
 		rc = fail_open(r, "deciding");
 		goto end;
 	}
-	if (r->mode == RUN_ACT) {
+	if (real) {
 		rc = act(r);
 		if (rc == 0)
 			rc = record(r);
@@ -540,23 +619,27 @@ int run_execute(struct run *r, const struct run_target *targets, size_t n)
 	 * Refused after all (another target blocks): no transaction follows, so
 	 * no post step either; the units stopped for it start again now.
 	 */
-	if (r->mode == RUN_ACT &&
-	    (r->verdict == PKGUARD_ACTION_BLOCK || r->verdict == PKGUARD_ACTION_DEFER)) {
+	if (real && pkguard_run_refuses(r)) {
 		for (t = 0; t < r->dec->n && !r->out[t].n_units; t++)
 			;
-		if (t < r->dec->n && cli_start_stopped_units(r->cli, r->st) < 0)
-			fprintf(stderr, "pkguard: error: cannot start the units stopped: %s\n",
-				pkguard_ctx_errmsg(ctx));
+		if (t < r->dec->n && pkguard_start_stopped_units(ctx, r->st) < 0)
+			pkguard_log(ctx, PKGUARD_LOG_ERR, "cannot start the units stopped: %s",
+				    pkguard_ctx_errmsg(ctx));
 	}
 end:
-	if (r->st && r->mode == RUN_ACT)
+	if (r->st && real)
 		pkguard_state_run_end(r->st, r->run_id,
 				      r->failed_open ? "error" : pkguard_action_name(r->verdict),
 				      r->failed_open ? pkguard_ctx_errmsg(ctx) : NULL);
 	return rc;
 }
 
-void run_release(struct run *r)
+bool pkguard_run_refuses(const struct pkguard_run *r)
+{
+	return r->verdict == PKGUARD_ACTION_BLOCK || r->verdict == PKGUARD_ACTION_DEFER;
+}
+
+void pkguard_run_release(struct pkguard_run *r)
 {
 	size_t t, i;
 
@@ -568,34 +651,36 @@ void run_release(struct run *r)
 	free(r->out);
 	pkguard_decisions_free(r->dec);
 	free(r->tstate);
-	inspection_release(&r->ins);
+	pkguard_inspection_release(&r->ins);
 	pkguard_state_close(r->st);
 	pkguard_config_free(r->cfg);
 	memset(r, 0, sizeof(*r));
 }
 
-int cli_hook_fail_open(struct cli *cli, const char *entry, const char *stage)
+bool pkguard_run_fail_open(struct pkguard_ctx *ctx, const struct pkguard_run_opts *opts,
+			   const char *stage)
 {
-	struct pkguard_run_info info = {entry, cli->backend ? cli->backend->name : NULL,
-					pkguard_ctx_root(cli->ctx)};
-	struct run r = {.cli = cli, .mode = RUN_ACT, .entry = entry};
+	struct pkguard_run_info info = {opts->entry, opts->backend ? opts->backend->name : NULL,
+					pkguard_ctx_root(ctx)};
+	struct pkguard_run r = {.ctx = ctx, .opts = *opts};
 	char why[512];
 	bool block;
 
 	/* Loading the configuration and the state overwrites the context's message. */
-	snprintf(why, sizeof(why), "%s", pkguard_ctx_errmsg(cli->ctx));
-	if (cli_load_config(cli, &r.cfg) < 0)
+	snprintf(why, sizeof(why), "%s", pkguard_ctx_errmsg(ctx));
+	if (pkguard_config_load_file(ctx, opts->config_path, &r.cfg) < 0)
 		r.cfg = NULL;
-	if (cli_open_state(cli, &r.st) < 0 || pkguard_state_run_begin(r.st, &info, &r.run_id) < 0) {
+	if (pkguard_run_open_state(ctx, opts->state_path, &r.st) < 0 ||
+	    pkguard_state_run_begin(r.st, &info, &r.run_id) < 0) {
 		pkguard_state_close(r.st);
 		r.st = NULL;
 	}
 	/* Put the original detail back, as it was (a non-negative code adds no suffix). */
-	pkguard_fail(cli->ctx, 1, "%s", why);
+	pkguard_fail(ctx, 1, "%s", why);
 	fail_open(&r, stage);
 	if (r.st)
 		pkguard_state_run_end(r.st, r.run_id, "error", why);
 	block = r.verdict == PKGUARD_ACTION_BLOCK;
-	run_release(&r);
-	return block ? CLI_IN_USE : 0;
+	pkguard_run_release(&r);
+	return block;
 }

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The inspection a run makes: a package's files, then the processes that use them. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pkguard/run.h"
+
+struct version_of {
+	char *version;
+	char *arch;
+	size_t count;
+};
+
+static int remember_version(void *userdata, const struct pkguard_pkginfo *pkg)
+{
+	struct version_of *v = userdata;
+
+	/* Several instances (multi-arch): keep the first, count them. */
+	if (v->count++ == 0) {
+		v->version = pkg->version ? strdup(pkg->version) : NULL;
+		v->arch = pkg->arch ? strdup(pkg->arch) : NULL;
+	}
+	return 0;
+}
+
+struct add_paths {
+	struct pkguard_fileset *fs;
+	size_t target;
+};
+
+static int add_path(void *userdata, const struct pkguard_pkginfo *pkg, const char *path)
+{
+	struct add_paths *a = userdata;
+
+	(void)pkg;
+	return pkguard_fileset_add_path(a->fs, a->target, path);
+}
+
+int pkguard_fileset_add_package(struct pkguard_ctx *ctx, const struct pkguard_pkgdb_ops *backend,
+				struct pkguard_pkgdb *db, struct pkguard_fileset *fs,
+				const char *name, const char *new_version)
+{
+	struct version_of v = {0};
+	struct add_paths a = {fs, 0};
+	int rc;
+
+	(void)ctx;
+	rc = backend->lookup(db, name, remember_version, &v);
+	if (rc == 0)
+		rc = pkguard_fileset_add_target(fs, name, v.count == 1 ? v.arch : NULL, v.version,
+						new_version, &a.target);
+	if (rc == 0)
+		rc = backend->files(db, name, add_path, &a);
+	free(v.version);
+	free(v.arch);
+	return rc;
+}
+
+int pkguard_inspect(struct pkguard_ctx *ctx, struct pkguard_inspection *ins)
+{
+	struct pkguard_scan_opts opts = {.want = ins->fs};
+	uint64_t t0 = pkguard_now_ns();
+	int rc;
+
+	/* Without /proc/locks lock holders are unknown, but exe and maps still answer. */
+	rc = pkguard_locktab_read(ctx, &ins->locks);
+	if (rc < 0)
+		pkguard_log(ctx, PKGUARD_LOG_WARN, "%s; lock holders are not reported",
+			    pkguard_ctx_errmsg(ctx));
+	opts.locks = ins->locks;
+	rc = pkguard_proc_scan(ctx, &opts, &ins->procs);
+	if (rc == 0)
+		rc = pkguard_detect(ctx, ins->fs, ins->procs, &ins->findings);
+	ins->seconds = (double)(pkguard_now_ns() - t0) / 1e9;
+	return rc;
+}
+
+void pkguard_inspection_release(struct pkguard_inspection *ins)
+{
+	pkguard_findings_free(ins->findings);
+	pkguard_proctab_free(ins->procs);
+	pkguard_locktab_free(ins->locks);
+	pkguard_fileset_free(ins->fs);
+	memset(ins, 0, sizeof(*ins));
+}

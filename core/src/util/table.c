@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pkguard/table.h"
+
+void pkguard_table_init(struct pkguard_table *t, size_t ncols, const char *const *headers)
+{
+	memset(t, 0, sizeof(*t));
+	t->ncols = ncols;
+	t->headers = headers;
+}
+
+int pkguard_table_add(struct pkguard_table *t, const char *const *row)
+{
+	size_t i;
+
+	if (t->nrows == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		char **cells = realloc(t->cells, cap * t->ncols * sizeof(*cells));
+
+		if (!cells)
+			return -ENOMEM;
+		t->cells = cells;
+		t->cap = cap;
+	}
+	for (i = 0; i < t->ncols; i++) {
+		t->cells[t->nrows * t->ncols + i] = strdup(row[i] ? row[i] : "-");
+		if (!t->cells[t->nrows * t->ncols + i]) {
+			while (i--)
+				free(t->cells[t->nrows * t->ncols + i]);
+			return -ENOMEM;
+		}
+	}
+	t->nrows++;
+	return 0;
+}
+
+/* Columns on a terminal: UTF-8 continuation bytes take none. */
+static size_t width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xc0) != 0x80;
+	return w;
+}
+
+void pkguard_table_print(const struct pkguard_table *t, FILE *out, const char *indent)
+{
+	size_t *w = calloc(t->ncols, sizeof(*w));
+	size_t r, c;
+
+	if (!w)
+		return;
+	for (c = 0; c < t->ncols; c++)
+		w[c] = width(t->headers[c]);
+	for (r = 0; r < t->nrows; r++) {
+		for (c = 0; c < t->ncols; c++) {
+			size_t cw = width(t->cells[r * t->ncols + c]);
+
+			if (cw > w[c])
+				w[c] = cw;
+		}
+	}
+	for (r = 0; r <= t->nrows; r++) {
+		size_t last = t->ncols;
+
+		/* No padding after the last non-empty cell: no trailing blanks. */
+		while (r > 0 && last > 1 && !t->cells[(r - 1) * t->ncols + last - 1][0])
+			last--;
+		fputs(indent, out);
+		for (c = 0; c < last; c++) {
+			const char *cell =
+				r == 0 ? t->headers[c] : t->cells[(r - 1) * t->ncols + c];
+
+			fputs(cell, out);
+			if (c + 1 < last)
+				fprintf(out, "%*s", (int)(w[c] - width(cell) + 2), "");
+		}
+		fputc('\n', out);
+	}
+	free(w);
+}
+
+void pkguard_table_release(struct pkguard_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	memset(t, 0, sizeof(*t));
+}
