@@ -48,6 +48,7 @@ struct pkguard_pkgdb {
 	char *root;		       /* as the context gave it, for messages */
 	rpmts ts;		       /* the transaction set that holds the open database */
 	bool logging;		       /* our rpmlog callback is installed */
+	bool attached;		       /* the caller's transaction set (rpm plugin) */
 	char rpm_error[RPM_ERROR_MAX]; /* librpm's last error in this call; "" if none */
 };
 
@@ -436,6 +437,13 @@ out:
 /* Free DB (NULL is fine), give rpm its own logger back and let the next open() in. */
 static void release_db(struct pkguard_pkgdb *db)
 {
+	if (db != NULL && db->attached) {
+		/* The caller's: only our reference goes, and rpm_busy was never ours. */
+		rpmtsFree(db->ts);
+		free(db->root);
+		free(db);
+		return;
+	}
 	if (db != NULL) {
 		/* Closes the database too. */
 		rpmtsFree(db->ts);
@@ -545,6 +553,22 @@ out:
 	if (rc < 0)
 		release_db(db);
 	return rc;
+}
+
+int pkguard_rpm_attach(struct pkguard_ctx *ctx, rpmts ts, struct pkguard_pkgdb **out)
+{
+	struct pkguard_pkgdb *db = calloc(1, sizeof(*db));
+
+	*out = NULL;
+	if (db == NULL || (db->root = strdup(pkguard_ctx_root(ctx))) == NULL) {
+		free(db);
+		return pkguard_fail(ctx, -ENOMEM, "cannot read the rpm database");
+	}
+	db->ctx = ctx;
+	db->ts = rpmtsLink(ts);
+	db->attached = true;
+	*out = db;
+	return 0;
 }
 
 const struct pkguard_pkgdb_ops pkguard_rpm_ops = {

@@ -21,7 +21,8 @@
  * of this backend may be open at a time: a second open() fails with -EBUSY
  * until the first is closed. This backend must not be used inside a
  * process that uses librpm for itself (rpm, dnf, the rpm plugin): those
- * read the database through their own transaction set. Not thread-safe.
+ * read the database through their own transaction set, attached with
+ * pkguard_rpm_attach(). Not thread-safe.
  *
  * Names. rpm names an instance by NEVRA. A bare NAME means every installed
  * instance of that name (several versions, or several architectures, may
@@ -50,9 +51,20 @@
 #ifndef PKGUARD_RPMDB_H
 #define PKGUARD_RPMDB_H
 
+#include <rpm/rpmtypes.h>
+
 #include "pkguard/pkgdb.h"
 
 /* The rpm backend: name "rpm". */
 extern const struct pkguard_pkgdb_ops pkguard_rpm_ops;
+
+/*
+ * A database of this backend that reads through TS, a transaction set of the
+ * process's own (the rpm plugin's): no configuration is read, no macro set,
+ * the logger left alone, and close() only drops the reference taken here.
+ * Several may be attached at once, beside an open() one. TS's root must be
+ * the context's root. Returns 0 or -ENOMEM.
+ */
+int pkguard_rpm_attach(struct pkguard_ctx *ctx, rpmts ts, struct pkguard_pkgdb **out);
 
 #endif

@@ -31,6 +31,7 @@
 # and, with make_libdemo, a Multi-Arch: same library package, libdemo.
 
 . "$(dirname "${BASH_SOURCE[0]}")/../live/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/demos.sh"
 
 SRC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 R=
@@ -40,12 +41,7 @@ DEBS=
 STATE=
 APT_CONF=
 HOOK_SNIPPET=   # where the pkguard snippet came from (for the log)
-LAST_WHAT=      # what the last apt_get or pg ran, for not_ok
 DEMO_PKGS="demo-daemon demo-job demo-other"
-DAEMON=/usr/bin/demo-daemon
-HELPER=/usr/libexec/demo-daemon/demo-helper
-JOB=/usr/bin/demo-job
-JOB_LOCK=/var/lib/demo-job/.lock
 
 apt_lib_init()
 {
@@ -192,27 +188,6 @@ make_demo_deb()
   mv "$T/$1_$2_all.deb" "$DEBS/"
 }
 
-fill_daemon()
-{
-  mkdir -p "$1/usr/bin" "$1/usr/libexec/demo-daemon" "$1/usr/share/demo-daemon"
-  install -m 0755 "$HELPERS/t-daemon" "$1$DAEMON"
-  install -m 0755 /bin/true "$1$HELPER"
-  echo "demo-daemon $2" >"$1/usr/share/demo-daemon/version"
-}
-
-fill_job()
-{
-  mkdir -p "$1/usr/bin" "$1/var/lib/demo-job" "$1/usr/share/demo-job"
-  install -m 0755 "$HELPERS/t-lock" "$1$JOB"
-  echo "demo-job $2" >"$1/usr/share/demo-job/version"
-}
-
-fill_other()
-{
-  mkdir -p "$1/usr/share/demo-other"
-  echo "demo-other $2" >"$1/usr/share/demo-other/version"
-}
-
 # make_libdemo VERSION: libdemo, Multi-Arch: same, for the native
 # architecture: /usr/lib/<triplet>/libdemo/libdemo.so.1, a file to map.
 make_libdemo()
@@ -279,7 +254,6 @@ apt_get()
 # pkguard as the snippet runs it (same root, configuration and state).
 pga()
 {
-  LAST_WHAT="pkguard $*"
   PKGUARD_CONF=$T/pkguard.conf
   pg --root "$R" "$@"
 }
@@ -307,17 +281,6 @@ kept_back()
   sed -n '/^The following packages have been kept back:/,/^[^ ]/p' "$OUT" | grep -qw -- "$1"
 }
 
-# lib.sh's not_ok, naming the last command: an apt-get or a pkguard run.
-not_ok()
-{
-  FAILED=$((FAILED + 1))
-  echo "not ok - $1"
-  if [ -n "$OUT" ] && [ -e "$OUT" ]; then
-    echo "  # last command: ${LAST_WHAT:-pkguard}: exit $RC; stdout:"
-    sed -n '1,60s/^/  #   /p' "$OUT" | cat -v
-    sed -n '1,40s/^/  #   stderr: /p' "$OUT.err" | cat -v
-  fi
-}
 
 # ---- the host's package state, which must not change.
 
@@ -418,15 +381,6 @@ apt_finish()
 {
   host_untouched
   finish
-}
-
-# start_daemon: demo-daemon runs from the root (sets DAEMON_PID) and has
-# exec'd its helper once: it is an instance, and the helper's user.
-start_daemon()
-{
-  hold "$R$DAEMON" "$R$HELPER" 2
-  DAEMON_PID=$READY
-  wait_for "$HOLD_ERR" "^ran $R$HELPER: status 0\$"
 }
 
 # The standard start: every demo package at 1.0, installed by apt.

@@ -20,6 +20,7 @@ HOLD_PARENT=  # the process hold started (differs from READY with --fork)
 HOLD_ERR=     # its stderr file
 RC=           # exit status of the last pg run
 OUT=          # stdout file of the last pg run
+LAST_WHAT=    # what produced $OUT, for not_ok
 declare -A STARTED=() # pid -> start time: the only processes cleanup kills
 declare -A HOLD_FDS=() # pid -> "stdin-fd stdout-fd" held open by us
 N_RUNS=0
@@ -219,6 +220,7 @@ stop()
 # pg ARGS...: run pkguard; RC its status, OUT its stdout file, OUT.err stderr.
 pg()
 {
+  LAST_WHAT="pkguard $*"
   OUT="$T/pg.$((++N_RUNS))"
   RC=0
   (
@@ -274,9 +276,9 @@ not_ok()
   FAILED=$((FAILED + 1))
   echo "not ok - $1"
   if [ -n "$OUT" ] && [ -e "$OUT" ]; then
-    echo "  # last pkguard run: exit $RC; stdout:"
+    echo "  # last command: ${LAST_WHAT:-pkguard}: exit $RC; stdout:"
     sed -n '1,60s/^/  #   /p' "$OUT" | cat -v
-    sed -n '1,20s/^/  #   stderr: /p' "$OUT.err" | cat -v
+    sed -n '1,40s/^/  #   stderr: /p' "$OUT.err" | cat -v
   fi
 }
 

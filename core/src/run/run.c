@@ -544,6 +544,27 @@ static int build_fileset(struct pkguard_run *r, const struct pkguard_run_target 
 	return rc;
 }
 
+/*
+ * fail_open() for an error met before the run could begin (the context
+ * holds it): the state is opened, where it can be, to record it.
+ */
+static int fail_open_recorded(struct pkguard_run *r, const struct pkguard_run_info *info,
+			      const char *stage)
+{
+	char why[512];
+
+	/* Opening the state overwrites the context's message. */
+	snprintf(why, sizeof(why), "%s", pkguard_ctx_errmsg(r->ctx));
+	if (!r->st && (pkguard_run_open_state(r->ctx, r->opts.state_path, &r->st) < 0 ||
+		       pkguard_state_run_begin(r->st, info, &r->run_id) < 0)) {
+		pkguard_state_close(r->st);
+		r->st = NULL;
+	}
+	/* Put the original detail back, as it was (a non-negative code adds no suffix). */
+	pkguard_fail(r->ctx, 1, "%s", why);
+	return fail_open(r, stage);
+}
+
 int pkguard_run_execute(struct pkguard_run *r, struct pkguard_ctx *ctx,
 			const struct pkguard_run_opts *opts,
 			const struct pkguard_run_target *targets, size_t n)
@@ -558,8 +579,12 @@ int pkguard_run_execute(struct pkguard_run *r, struct pkguard_ctx *ctx,
 	r->opts = *opts;
 	r->verdict = PKGUARD_ACTION_ALLOW;
 	rc = pkguard_config_load_file(ctx, opts->config_path, &r->cfg);
+	if (rc < 0 && real) {
+		rc = fail_open_recorded(r, &info, "reading the configuration");
+		goto end;
+	}
 	if (rc < 0)
-		return real ? fail_open(r, "reading the configuration") : rc;
+		return rc;
 	rc = open_state(r);
 	/* Each real run keeps the history to its configured age. */
 	if (rc == 0 && real)
@@ -666,18 +691,12 @@ bool pkguard_run_fail_open(struct pkguard_ctx *ctx, const struct pkguard_run_opt
 	char why[512];
 	bool block;
 
-	/* Loading the configuration and the state overwrites the context's message. */
+	/* Loading the configuration overwrites the context's message. */
 	snprintf(why, sizeof(why), "%s", pkguard_ctx_errmsg(ctx));
 	if (pkguard_config_load_file(ctx, opts->config_path, &r.cfg) < 0)
 		r.cfg = NULL;
-	if (pkguard_run_open_state(ctx, opts->state_path, &r.st) < 0 ||
-	    pkguard_state_run_begin(r.st, &info, &r.run_id) < 0) {
-		pkguard_state_close(r.st);
-		r.st = NULL;
-	}
-	/* Put the original detail back, as it was (a non-negative code adds no suffix). */
 	pkguard_fail(ctx, 1, "%s", why);
-	fail_open(&r, stage);
+	fail_open_recorded(&r, &info, stage);
 	if (r.st)
 		pkguard_state_run_end(r.st, r.run_id, "error", why);
 	block = r.verdict == PKGUARD_ACTION_BLOCK;
