@@ -24,7 +24,6 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <regex.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,7 +32,6 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "hold.h"
@@ -131,7 +129,7 @@ static int check_file(struct pkguard_ctx *ctx, const char *shown, const struct s
 
 /*
  * Open PATH (absolute, inside the root) for reading or replacing: its
- * directory through openat2(RESOLVE_IN_ROOT), so that a root's absolute
+ * directory resolved in the root (pkguard_ctx_openat), so that a root's absolute
  * symlinks stay inside it, then the file itself with O_NOFOLLOW and
  * O_NONBLOCK (a FIFO planted there must not hang us). Returns 0 (with
  * f->exists false when there is no such file), -ENOENT without a message
@@ -139,10 +137,6 @@ static int check_file(struct pkguard_ctx *ctx, const char *shown, const struct s
  */
 static int rootfile_open(struct pkguard_ctx *ctx, const char *path, struct rootfile *f)
 {
-	struct open_how how = {
-		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
 	const char *slash = strrchr(path, '/');
 	struct stat dir;
 	char *dirpath = NULL;
@@ -169,13 +163,13 @@ static int rootfile_open(struct pkguard_ctx *ctx, const char *path, struct rootf
 			goto out;
 		}
 	}
-	f->dirfd = (int)syscall(SYS_openat2, pkguard_ctx_root_fd(ctx), dirpath, &how, sizeof(how));
+	f->dirfd = pkguard_ctx_openat(ctx, dirpath, O_RDONLY | O_DIRECTORY);
 	if (f->dirfd < 0) {
-		if (errno == ENOENT) {
+		if (f->dirfd == -ENOENT) {
 			rc = -ENOENT;
 			goto out;
 		}
-		rc = pkguard_fail(ctx, -errno, "cannot open the directory of '%s'", f->shown);
+		rc = pkguard_fail(ctx, f->dirfd, "cannot open the directory of '%s'", f->shown);
 		goto out;
 	}
 	rc = check_dir(ctx, f->shown, f->dirfd);

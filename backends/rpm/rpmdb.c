@@ -33,6 +33,7 @@
 #include "pkguard/context.h"
 #include "pkguard/error.h"
 #include "pkguard/pkgdb.h"
+#include "hold.h"
 #include "rpmdb.h"
 
 #define RPM_ERROR_MAX 1024
@@ -579,6 +580,6 @@ const struct pkguard_pkgdb_ops pkguard_rpm_ops = {
 	.files = rpm_files,
 	.owners = rpm_owners,
 	.lookup = rpm_lookup,
-	/* No hold yet: rpm itself has none (dnf versionlock, zypper locks do). */
-	.hold = NULL,
+	/* rpm itself has none: dnf's versionlock and zypper's locks (hold.c). */
+	.hold = pkguard_rpm_hold,
 };

@@ -17,10 +17,12 @@
 #                 plugin gets both as options after its path in the macro
 # Nothing of the host's package state may change: rpm_finish checks.
 #
-# A plugin built with AddressSanitizer needs the runtime loaded first in
-# the process that dlopen()s it: rpm then runs with it preloaded, leak
-# detection off (rpm's own allocations at exit are not ours to judge; the
-# valgrind test checks the plugin's).
+# A plugin built with AddressSanitizer needs the runtime loaded first in the
+# process that dlopen()s it, and Debian's rpm 4.18 hangs at start with
+# libasan preloaded (a lock in textdomain() under rpmcliInit(), seen with
+# plain `rpm --version`): these tests skip in the sanitizer build; the
+# release build runs them, and rpm-valgrind.sh checks the plugin inside rpm
+# under memcheck.
 
 . "$(dirname "${BASH_SOURCE[0]}")/../live/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/demos.sh"
@@ -30,8 +32,8 @@ PDIR=
 RPMS=
 STATE=
 PLUGIN=
-RPM_ENV=()
 HOST_RPM=
+RPM_WRAP=()   # a program rpm runs under (valgrind), or nothing
 
 rpm_lib_init()
 {
@@ -58,11 +60,9 @@ rpm_lib_init()
   STATE=$T/state.db
   mkdir -p "$R" "$PDIR" "$RPMS"
   cp "$PLUGIN" "$PDIR/pkguard.so"
-  local asan
-  asan=$(readelf -d "$PLUGIN" | sed -n 's/.*Shared library: \[\(libasan[^]]*\)\].*/\1/p')
-  if [ -n "$asan" ]; then
-    RPM_ENV=(LD_PRELOAD="$(cc -print-file-name="$asan")" ASAN_OPTIONS=detect_leaks=0)
-    echo "# the plugin is built with ASan: rpm runs with $asan preloaded"
+  if readelf -d "$PLUGIN" | grep -q 'Shared library: \[libasan'; then
+    echo "SKIP: the plugin is built with ASan, which rpm cannot load (see rpm-lib.sh)"
+    exit 77
   fi
   HOST_RPM=$(host_rpm_sums)
   rpm --root "$R" --dbpath /var/lib/rpm --initdb || fail_setup "rpm --initdb failed"
@@ -131,7 +131,7 @@ rpm_run()
   LAST_WHAT="rpm $*"
   (
     close_held
-    exec env "${RPM_ENV[@]}" timeout 60 rpm --root "$R" --dbpath /var/lib/rpm --nodeps \
+    exec timeout 120 "${RPM_WRAP[@]}" rpm --root "$R" --dbpath /var/lib/rpm --nodeps \
       --define "__plugindir $PDIR" \
       --define "__transaction_pkguard $PDIR/pkguard.so --config $T/pkguard.conf --state $STATE" \
       "$@"

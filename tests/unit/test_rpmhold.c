@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +64,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 static char *path_in(struct fixture *fx, const char *path)
 {
-	static char buf[4][256];
+	static char buf[4][PATH_MAX];
 	static int i;
 
 	i = (i + 1) % 4;

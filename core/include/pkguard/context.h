@@ -49,6 +49,17 @@ const char *pkguard_ctx_root(const struct pkguard_ctx *ctx);
 /* The root directory fd (borrowed). */
 int pkguard_ctx_root_fd(const struct pkguard_ctx *ctx);
 
+/*
+ * Open PATH, a path inside the root (a leading '/' is the root's), the way
+ * openat2() with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS does: ".." and
+ * absolute symlinks stay inside the root. FLAGS are open(2)'s; with
+ * O_NOFOLLOW the last component is not followed. Where openat2() is missing
+ * (Linux before 5.6, valgrind) the same walk is made in user space, one
+ * component at a time, each opened O_NOFOLLOW: a symlink is read and its
+ * target walked instead, at most 40 of them. Returns an fd or -errno.
+ */
+int pkguard_ctx_openat(const struct pkguard_ctx *ctx, const char *path, int flags);
+
 /* true when the root is the running system's "/" (same device and inode). */
 bool pkguard_ctx_root_is_live(const struct pkguard_ctx *ctx);
 

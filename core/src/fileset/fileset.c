@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "pkguard/fileset.h"
@@ -125,16 +123,12 @@ const struct pkguard_file *pkguard_fileset_file(const struct pkguard_fileset *fs
 
 /*
  * Look PATH up under the root without following its last component. For the
- * live root a plain fstatat() is enough; for another root, openat2() with
- * RESOLVE_IN_ROOT keeps absolute symlinks inside it (a root's "/lib64 ->
+ * live root a plain fstatat() is enough; for another root, resolving in it
+ * (pkguard_ctx_openat) keeps absolute symlinks inside it (a root's "/lib64 ->
  * /usr/lib64" must not reach the host's /usr).
  */
 static int stat_under_root(struct pkguard_fileset *fs, const char *path, struct stat *st)
 {
-	struct open_how how = {
-		.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
 	const char *rel = path;
 	int fd, rc;
 
@@ -146,9 +140,9 @@ static int stat_under_root(struct pkguard_fileset *fs, const char *path, struct 
 		return fstatat(pkguard_ctx_root_fd(fs->ctx), rel, st, AT_SYMLINK_NOFOLLOW) < 0
 			       ? -errno
 			       : 0;
-	fd = (int)syscall(SYS_openat2, pkguard_ctx_root_fd(fs->ctx), rel, &how, sizeof(how));
+	fd = pkguard_ctx_openat(fs->ctx, rel, O_PATH | O_NOFOLLOW);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	rc = fstat(fd, st) < 0 ? -errno : 0;
 	close(fd);
 	return rc;

@@ -362,7 +362,11 @@ static int act_defer(struct pkguard_run *r, size_t t)
 		else if (rc == 1)
 			/* Held already: by an earlier deferral, or by the admin (never ours). */
 			rc = pkguard_state_hold_placed(r->st, target->name) == 0 ? 0 : 2;
-		if (rc < 0) {
+		if (rc == -ENOTSUP) {
+			/* No front-end with a hold here (rpm alone): the deferral is recorded. */
+			held = "; this system has no hold pkguard can place";
+			pkguard_log(r->ctx, PKGUARD_LOG_DEBUG, "%s", pkguard_ctx_errmsg(r->ctx));
+		} else if (rc < 0) {
 			/* The refusal stands without the hold; the next run defers again. */
 			pkguard_log(r->ctx, PKGUARD_LOG_WARN, "%s", pkguard_ctx_errmsg(r->ctx));
 			held = " but not held back (see the warning above)";

@@ -52,4 +52,10 @@ size_t utf8_len(const unsigned char *s, size_t n, uint32_t *cp);
 /* Grow *ARRAY (of *CAP elements of SIZE bytes) to hold at least NEED elements. */
 int array_grow(void *array, size_t *cap, size_t need, size_t size);
 
+/*
+ * pkguard_ctx_openat()'s walk without openat2(): PATH (relative) resolved
+ * under ROOT_FD one component at a time. Returns an fd or -errno.
+ */
+int pkguard_walk_in_root(int root_fd, const char *path, int flags);
+
 #endif
