@@ -371,11 +371,6 @@ host_untouched()
   expect "host: dpkg knows no demo package" host_knows_no_demo
 }
 
-nonempty()
-{
-  [ -n "$1" ]
-}
-
 # The final lines: the host check, then lib.sh's finish.
 apt_finish()
 {

@@ -34,6 +34,7 @@ STATE=
 PLUGIN=
 HOST_RPM=
 RPM_WRAP=()   # a program rpm runs under (valgrind), or nothing
+PLUGIN_OPTS=  # the plugin's options; empty: our configuration and state
 
 rpm_lib_init()
 {
@@ -133,7 +134,7 @@ rpm_run()
     close_held
     exec timeout 120 "${RPM_WRAP[@]}" rpm --root "$R" --dbpath /var/lib/rpm --nodeps \
       --define "__plugindir $PDIR" \
-      --define "__transaction_pkguard $PDIR/pkguard.so --config $T/pkguard.conf --state $STATE" \
+      --define "__transaction_pkguard $PDIR/pkguard.so ${PLUGIN_OPTS:---config $T/pkguard.conf --state $STATE}" \
       "$@"
   ) </dev/null >"$OUT" 2>"$OUT.err" || RC=$?
 }

@@ -303,6 +303,11 @@ eq()
 }
 
 # The final line; the exit status of the test.
+nonempty()
+{
+  [ -n "$1" ]
+}
+
 finish()
 {
   echo "$PASSED passed, $FAILED failed"
