@@ -18,6 +18,7 @@
 set -eu
 . "$(dirname "$0")/rpm-lib.sh"
 rpm_lib_init "$@"
+rpm_needs_program dnf
 command -v dnf >/dev/null || {
   echo "SKIP: dnf is not installed"
   exit 77

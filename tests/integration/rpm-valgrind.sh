@@ -11,6 +11,7 @@
 set -eu
 . "$(dirname "$0")/rpm-lib.sh"
 rpm_lib_init "$@"
+rpm_needs_program valgrind
 command -v valgrind >/dev/null || {
   echo "SKIP: valgrind is not installed"
   exit 77
