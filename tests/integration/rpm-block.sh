@@ -9,7 +9,8 @@
 #  - an erase is refused like an upgrade;
 #  - `pkguard allow --once` lets the next transaction through, not the one
 #    after it;
-#  - a broken configuration fails open: the upgrade goes on, loudly;
+#  - a broken configuration fails open: the upgrade goes on, loudly; with
+#    on-error = block an internal error refuses instead;
 #  - a fresh install is let through without a run.
 #
 # Usage: rpm-block.sh PKGUARD HELPERS_DIR PLUGIN (as root; exits 77 otherwise)
@@ -106,6 +107,14 @@ expect "fail-open: 3.0 installed" eq "$(rpm_version demo-daemon)" 3.0
 expect "fail-open: the new files" eq "$(cat "$R/usr/share/demo-daemon/version")" "demo-daemon 3.0"
 expect "fail-open: recorded as an error" eq \
   "$(sq "SELECT verdict FROM runs WHERE entry = 'rpm plugin' ORDER BY id DESC LIMIT 1")" error
+
+# --- on-error = block: an internal error (the state cannot be opened) refuses.
+printf '[pkguard]\ndenied = ignore\non-error = block\n' >"$T/pkguard.conf"
+PLUGIN_OPTS="--config $T/pkguard.conf --state $T/no/such/dir/state.db"
+rpm_run -e --test demo-other
+PLUGIN_OPTS=
+expect "on-error = block: rpm exits 1" eq "$RC" 1
+expect "on-error = block: says why" rpm_said "^error: pkguard: opening the state database failed: .*refusing the upgrade \(on-error = block\)"
 
 stop "$daemon"
 rpm_finish
