@@ -2,9 +2,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -14,6 +17,45 @@
 
 /* PF_KTHREAD from include/linux/sched.h: kernel threads have no exe and no maps. */
 #define PF_KTHREAD 0x00200000UL
+
+/*
+ * PROCMAP_QUERY (Linux 6.11, include/uapi/linux/fs.h): an ioctl on an open
+ * /proc/PID/maps that returns one mapping in binary, the same device and
+ * inode as the text (both come from file_user_inode()), without formatting
+ * a line or building the path with d_path() for every mapping: the path is
+ * asked for only when a file is met for the first time. The headers of older
+ * distributions (Debian bookworm's are 6.1) lack it, so the layout is
+ * declared here as the kernel defines it; a kernel without it answers ENOTTY
+ * and the scan reads the text instead.
+ */
+#ifndef PROCMAP_QUERY
+struct procmap_query {
+	__u64 size;
+	__u64 query_flags;
+	__u64 query_addr;
+	__u64 vma_start;
+	__u64 vma_end;
+	__u64 vma_flags;
+	__u64 vma_page_size;
+	__u64 vma_offset;
+	__u64 inode;
+	__u32 dev_major;
+	__u32 dev_minor;
+	__u32 vma_name_size;
+	__u32 build_id_size;
+	__u64 vma_name_addr;
+	__u64 build_id_addr;
+};
+#define PROCMAP_QUERY			   _IOWR('f', 17, struct procmap_query)
+#define PROCMAP_QUERY_COVERING_OR_NEXT_VMA 0x10
+#define PROCMAP_QUERY_FILE_BACKED_VMA	   0x20
+#endif
+
+enum maps_mode {
+	MAPS_UNKNOWN, /* try PROCMAP_QUERY on the first process */
+	MAPS_QUERY,   /* the kernel answers PROCMAP_QUERY */
+	MAPS_TEXT,    /* it does not (before 6.11, or not a real /proc): parse the text */
+};
 
 /* Everything a scan needs besides its result, reused from process to process. */
 struct scanner {
@@ -33,6 +75,9 @@ struct scanner {
 	bool have_self_mntns;
 	/* Lock attribution: flock/OFD locks of interest need a walk of fdinfo. */
 	bool walk_fds;
+	enum maps_mode maps_mode;
+	/* A mapping's path from PROCMAP_QUERY (PATH_MAX with its NUL), then as maps prints it. */
+	struct buf name;
 };
 
 static bool gone_errno(int rc)
@@ -72,6 +117,23 @@ static int rehash(struct scanner *s)
 	s->slots = slots;
 	s->n_slots = n;
 	return 0;
+}
+
+/* true when ID is in seen[] already. */
+static bool interned(const struct scanner *s, struct pkguard_fileid id)
+{
+	size_t i, mask;
+
+	if (!s->n_slots)
+		return false;
+	mask = s->n_slots - 1;
+	for (i = hash_id(id) & mask; s->slots[i]; i = (i + 1) & mask) {
+		const struct pkguard_seen *seen = &s->tab->seen[s->slots[i] - 1];
+
+		if (seen->id.dev == id.dev && seen->id.ino == id.ino)
+			return true;
+	}
+	return false;
 }
 
 /* The seen[] index of ID, adding it with LABEL when new. */
@@ -180,17 +242,85 @@ static int resolve_mapping(struct scanner *s, int dirfd, const struct pkguard_ma
 		return 1;
 	if (major(e->dev) != 0 || !pkguard_fileset_has_ino(s->opts->want, e->ino))
 		return 0;
-	if (e->range_len + 11 > sizeof(name))
-		return 0;
-	snprintf(name, sizeof(name), "map_files/%.*s", (int)e->range_len, e->range);
+	/* The entry's name, as pkguard_proc_stat() spells it: hex without padding. */
+	snprintf(name, sizeof(name), "map_files/%llx-%llx", (unsigned long long)e->start,
+		 (unsigned long long)e->end);
 	if (fstatat(dirfd, name, &st, 0) < 0)
 		return gone_errno(-errno) ? -errno : 0;
 	*id = (struct pkguard_fileid){st.st_dev, st.st_ino};
 	return wanted(s, *id) ? 1 : 0;
 }
 
-static int read_maps(struct scanner *s, int dirfd, struct pkguard_proc *proc, size_t proc_index,
-		     struct pkguard_fileid exe)
+/*
+ * The path of mapping E through PROCMAP_QUERY on FD, escaped as maps prints
+ * it (seq_path() turns a newline into "\012" and nothing else), in *LABEL;
+ * returns its length. An empty label when the mapping changed meanwhile.
+ */
+static size_t query_label(struct scanner *s, int fd, const struct pkguard_maps_entry *e,
+			  const char **label)
+{
+	struct procmap_query q = {
+		.size = sizeof(q),
+		.query_flags = PROCMAP_QUERY_FILE_BACKED_VMA,
+		.query_addr = e->start,
+		.vma_name_size = PATH_MAX,
+	};
+	char *name, *out;
+	size_t i, n = 0;
+
+	*label = "";
+	s->name.len = 0;
+	if (buf_reserve(&s->name, 5 * PATH_MAX) < 0)
+		return 0;
+	name = s->name.data;
+	out = name + PATH_MAX;
+	q.vma_name_addr = (uintptr_t)name;
+	if (ioctl(fd, PROCMAP_QUERY, &q) < 0 || q.vma_start != e->start || q.inode != e->ino ||
+	    q.vma_name_size == 0)
+		return 0;
+	name[PATH_MAX - 1] = '\0';
+	for (i = 0; name[i]; i++) {
+		if (name[i] == '\n') {
+			memcpy(out + n, "\\012", 4);
+			n += 4;
+		} else {
+			out[n++] = name[i];
+		}
+	}
+	*label = out;
+	return n;
+}
+
+/*
+ * One file-backed mapping E of the current process. LAST is the identity of
+ * the previous one: consecutive mappings of one file (its segments) count
+ * once. QUERY_FD >= 0: E came from PROCMAP_QUERY without its path, which is
+ * asked for only if the file is new to the scan (the label is display only).
+ */
+static int map_entry(struct scanner *s, int dirfd, struct pkguard_proc *proc, size_t proc_index,
+		     struct pkguard_fileid exe, struct pkguard_fileid *last,
+		     const struct pkguard_maps_entry *e, int query_fd)
+{
+	const char *label = e->label;
+	size_t label_len = e->label_len;
+	struct pkguard_fileid id;
+	int rc;
+
+	if (e->ino == 0 || (e->dev == last->dev && e->ino == last->ino))
+		return 0;
+	*last = (struct pkguard_fileid){e->dev, e->ino};
+	s->tab->n_maps++;
+	rc = resolve_mapping(s, dirfd, e, &id);
+	if (rc <= 0 || (id.dev == exe.dev && id.ino == exe.ino))
+		return rc;
+	if (query_fd >= 0 && !interned(s, id))
+		label_len = query_label(s, query_fd, e, &label);
+	return add_use(s, proc, proc_index, id, PKGUARD_USE_MAP, label, label_len, e->start,
+		       e->end);
+}
+
+static int read_maps_text(struct scanner *s, int dirfd, struct pkguard_proc *proc,
+			  size_t proc_index, struct pkguard_fileid exe)
 {
 	const char *p, *end;
 	struct pkguard_fileid last = {0, 0};
@@ -205,7 +335,6 @@ static int read_maps(struct scanner *s, int dirfd, struct pkguard_proc *proc, si
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		struct pkguard_maps_entry e;
-		struct pkguard_fileid id;
 
 		if (pkguard_maps_parse(p, n, &e) < 0) {
 			pkguard_log(s->ctx, PKGUARD_LOG_DEBUG,
@@ -214,22 +343,82 @@ static int read_maps(struct scanner *s, int dirfd, struct pkguard_proc *proc, si
 			continue;
 		}
 		p += n + 1;
-		/* Anonymous, and consecutive mappings of one file (its segments): once. */
-		if (e.ino == 0 || (e.dev == last.dev && e.ino == last.ino))
-			continue;
-		last = (struct pkguard_fileid){e.dev, e.ino};
-		s->tab->n_maps++;
-		rc = resolve_mapping(s, dirfd, &e, &id);
-		if (rc < 0)
-			return rc;
-		if (rc == 0 || (id.dev == exe.dev && id.ino == exe.ino))
-			continue;
-		rc = add_use(s, proc, proc_index, id, PKGUARD_USE_MAP, e.label, e.label_len,
-			     e.start, e.end);
+		rc = map_entry(s, dirfd, proc, proc_index, exe, &last, &e, -1);
 		if (rc < 0)
 			return rc;
 	}
 	return 0;
+}
+
+/*
+ * The file-backed mappings through PROCMAP_QUERY, in address order as the
+ * text lists them. Returns 0, a negative errno, or 1 when the kernel does
+ * not know the ioctl (then nothing was recorded: read the text).
+ */
+static int read_maps_query(struct scanner *s, int dirfd, struct pkguard_proc *proc,
+			   size_t proc_index, struct pkguard_fileid exe)
+{
+	struct pkguard_fileid last = {0, 0};
+	uint64_t addr = 0;
+	int fd, rc = 0;
+
+	fd = openat(dirfd, "maps", O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		struct procmap_query q = {
+			.size = sizeof(q),
+			.query_flags =
+				PROCMAP_QUERY_COVERING_OR_NEXT_VMA | PROCMAP_QUERY_FILE_BACKED_VMA,
+			.query_addr = addr,
+		};
+		struct pkguard_maps_entry e = {0};
+
+		if (ioctl(fd, PROCMAP_QUERY, &q) < 0) {
+			rc = -errno;
+			/*
+			 * ENOENT: no mapping at or after addr. ESRCH: the address space
+			 * is gone (a zombie, or it exited since the open), where the
+			 * text reads as empty. ENOTTY (or EINVAL from a kernel that
+			 * knows other flags only) on the first query: no such ioctl.
+			 */
+			if (rc == -ENOENT || rc == -ESRCH)
+				rc = 0;
+			else if (s->maps_mode == MAPS_UNKNOWN && (rc == -ENOTTY || rc == -EINVAL))
+				rc = 1;
+			break;
+		}
+		s->maps_mode = MAPS_QUERY;
+		if (q.vma_end <= addr)
+			break; /* never loop on a confused answer */
+		addr = q.vma_end;
+		e.start = q.vma_start;
+		e.end = q.vma_end;
+		e.dev = makedev(q.dev_major, q.dev_minor);
+		e.ino = (ino_t)q.inode;
+		e.label = "";
+		rc = map_entry(s, dirfd, proc, proc_index, exe, &last, &e, fd);
+		if (rc < 0)
+			break;
+	}
+	close(fd);
+	return rc;
+}
+
+static int read_maps(struct scanner *s, int dirfd, struct pkguard_proc *proc, size_t proc_index,
+		     struct pkguard_fileid exe)
+{
+	int rc;
+
+	if (s->maps_mode != MAPS_TEXT) {
+		rc = read_maps_query(s, dirfd, proc, proc_index, exe);
+		if (rc <= 0)
+			return rc;
+		s->maps_mode = MAPS_TEXT;
+		pkguard_log(s->ctx, PKGUARD_LOG_DEBUG,
+			    "no PROCMAP_QUERY on this kernel: reading maps as text");
+	}
+	return read_maps_text(s, dirfd, proc, proc_index, exe);
 }
 
 static bool lock_of_interest(struct scanner *s, const struct pkguard_lock *l)
@@ -489,6 +678,7 @@ int pkguard_proc_scan(struct pkguard_ctx *ctx, const struct pkguard_scan_opts *o
 		return pkguard_fail(ctx, -ENOMEM, "cannot scan processes");
 	s.have_self_mntns = fstatat(pkguard_ctx_proc_fd(ctx), "self/ns/mnt", &s.self_mntns, 0) == 0;
 	s.walk_fds = any_fd_locks(opts, &s);
+	s.maps_mode = opts->maps_text ? MAPS_TEXT : MAPS_UNKNOWN;
 
 	fd = openat(pkguard_ctx_proc_fd(ctx), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || !(dir = fdopendir(fd))) {
@@ -529,6 +719,7 @@ int pkguard_proc_scan(struct pkguard_ctx *ctx, const struct pkguard_scan_opts *o
 	closedir(dir);
 out:
 	buf_release(&s.buf);
+	buf_release(&s.name);
 	free(s.slots);
 	free(s.seen_last);
 	if (rc < 0) {
