@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * t-mapsquery: the two ways the scan reads /proc/PID/maps must give one
- * answer. The binary PROCMAP_QUERY ioctl (Linux 6.11+), which the scan
- * prefers, and the text, which it falls back to, are compared on the live
- * system: every process, every use, every label; and on children of this
- * test that map files with hostile names (a newline, a fake " (deleted)",
- * trailing spaces) and a file deleted since, whose labels are known. Fixture
- * trees cannot test the ioctl: their maps are plain files.
+ * answer (and so must a scan in two threads and one in one thread). The binary PROCMAP_QUERY ioctl
+ * (Linux 6.11+), which the scan prefers, and the text, which it falls back to, are compared on the
+ * live system: every process, every use, every label; and on children of this test that map files
+ * with hostile names (a newline, a fake " (deleted)", trailing spaces) and a file deleted since,
+ * whose labels are known. Fixture trees cannot test the ioctl: their maps are plain files.
  *
  * Root only (exit 77 otherwise), and 77 on a kernel without the ioctl.
  */
@@ -167,10 +166,11 @@ static int compare(const struct pkguard_proctab *q, const struct pkguard_proctab
 	return diff;
 }
 
+/* The ioctl in two threads, the text in one: either going wrong shows as a difference. */
 static int scan(struct pkguard_ctx *ctx, const struct pkguard_fileset *want, bool text,
 		struct pkguard_proctab **tab)
 {
-	struct pkguard_scan_opts opts = {.want = want, .maps_text = text};
+	struct pkguard_scan_opts opts = {.want = want, .maps_text = text, .threads = text ? 1 : 2};
 	int rc = pkguard_proc_scan(ctx, &opts, tab);
 
 	if (rc < 0)

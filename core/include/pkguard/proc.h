@@ -97,6 +97,12 @@ struct pkguard_scan_opts {
 	 * falling back to the text on older kernels. For tests that compare.
 	 */
 	bool maps_text;
+	/*
+	 * 0: read the processes in two threads when there are two CPUs and
+	 * enough processes; 1: only in the calling thread; 2: in two threads
+	 * whatever the machine (for tests). The result is the same.
+	 */
+	unsigned threads;
 };
 
 /*
