@@ -18,6 +18,7 @@
 #include <spawn.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -539,6 +540,348 @@ static int dpkg_owners(struct pkguard_pkgdb *db, const char *path, pkguard_pkg_f
 		return pkguard_fail(db->ctx, -EINVAL, "cannot look up '%s': not an absolute path",
 				    path);
 	return run_query(db, owners_body, &arg);
+}
+
+/*
+ * owners_many(): one pass over the files lists of the installed packages,
+ * looking each line up among the names wanted, instead of loading every
+ * list into libdpkg's file hash (tens of MiB for a desktop's 150k paths).
+ * The answers are owners()'s: the same names are looked up (the path, its
+ * merged-/usr alias, and the FROM of a diversion to either), with the same
+ * diversion rules, and the packages that list a name come in the order of
+ * libdpkg's file hash, which prepends each package as it loads the lists in
+ * package-hash order: last loaded first (owners()'s order, unless files()
+ * loaded some lists before).
+ */
+
+/* One name looked up in the files lists, for one path of owners_many(). */
+struct want_name {
+	char *name; /* as spelt for owners(); the key skips leading "/" and "./" */
+	const char *key;
+	const struct diversion *div;
+	bool diverted;		/* add_listers()'s DIVERTED */
+	size_t path;		/* index into the paths */
+	size_t next;		/* next wanted name in the same hash chain, + 1; 0: none */
+	struct pkg_vec listers; /* installed packages whose list has the name, in list order */
+};
+
+struct owners_many {
+	struct want_name *names;
+	size_t n_names, cap_names;
+	size_t *heads; /* hash -> first name + 1 */
+	size_t n_heads;
+	/* The installed packages and their files lists, in package-hash order. */
+	struct pkginfo **pkgs;
+	char **lists;
+	size_t n_pkgs, cap_pkgs;
+};
+
+/* The key libdpkg's file hash uses for NAME (path_skip_slash_dotslash()). */
+static const char *hash_key(const char *name)
+{
+	while (name[0] == '/' || (name[0] == '.' && name[1] == '/'))
+		name++;
+	return name;
+}
+
+static size_t key_hash(const char *key, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)key[i]) * 0x100000001b3ull;
+	return (size_t)(h ^ (h >> 32));
+}
+
+static int want_add(struct owners_many *m, size_t path, const char *name,
+		    const struct diversion *div, bool diverted)
+{
+	struct want_name *w;
+
+	if (m->n_names == m->cap_names) {
+		size_t cap = m->cap_names ? 2 * m->cap_names : 64;
+		struct want_name *grown = reallocarray(m->names, cap, sizeof(*grown));
+
+		if (grown == NULL)
+			return -ENOMEM;
+		m->names = grown;
+		m->cap_names = cap;
+	}
+	w = &m->names[m->n_names];
+	memset(w, 0, sizeof(*w));
+	w->name = strdup(name);
+	if (w->name == NULL)
+		return -ENOMEM;
+	w->key = hash_key(w->name);
+	w->div = div;
+	w->diverted = diverted;
+	w->path = path;
+	m->n_names++;
+	return 0;
+}
+
+/* add_owners()'s lookups of PATH, as spelt. */
+static int want_owners(struct pkguard_pkgdb *db, struct owners_many *m, size_t index,
+		       const char *path)
+{
+	const struct diversion *div;
+	int rc;
+
+	rc = want_add(m, index, path, diversion_from(db, path), false);
+	div = diversion_to(db, path);
+	if (rc == 0 && div != NULL)
+		rc = want_add(m, index, div->from, div, true);
+	return rc;
+}
+
+static int index_wanted(struct owners_many *m)
+{
+	size_t i, h;
+
+	m->n_heads = 1;
+	while (m->n_heads < 2 * m->n_names)
+		m->n_heads *= 2;
+	m->heads = calloc(m->n_heads, sizeof(*m->heads));
+	if (m->heads == NULL)
+		return -ENOMEM;
+	for (i = 0; i < m->n_names; i++) {
+		h = key_hash(m->names[i].key, strlen(m->names[i].key)) & (m->n_heads - 1);
+		m->names[i].next = m->heads[h];
+		m->heads[h] = i + 1;
+	}
+	return 0;
+}
+
+/* Every installed package and the path of its files list. Call from inside run_guarded(). */
+static int list_installed_body(struct pkguard_pkgdb *db, void *arg)
+{
+	struct owners_many *m = arg;
+	struct pkg_hash_iter *iter;
+	struct pkginfo *pkg;
+	int rc = 0;
+
+	/* pkg_infodb_get_file() can ohshit() (it reads the info database
+	 * format): what was gathered so far hangs off M, freed by the caller. */
+	iter = pkg_hash_iter_new();
+	push_cleanup(free_pkg_iter, ~0, 1, iter);
+	while ((pkg = pkg_hash_iter_next_pkg(iter)) != NULL) {
+		char *list;
+
+		if (!is_installed(pkg))
+			continue;
+		if (m->n_pkgs == m->cap_pkgs) {
+			size_t cap = m->cap_pkgs ? 2 * m->cap_pkgs : 256;
+			struct pkginfo **pkgs = reallocarray(m->pkgs, cap, sizeof(*pkgs));
+			char **lists;
+
+			if (pkgs != NULL)
+				m->pkgs = pkgs;
+			lists = pkgs ? reallocarray(m->lists, cap, sizeof(*lists)) : NULL;
+			if (lists == NULL) {
+				rc = -ENOMEM;
+				break;
+			}
+			m->lists = lists;
+			m->cap_pkgs = cap;
+		}
+		list = strdup(pkg_infodb_get_file(pkg, &pkg->installed, LISTFILE));
+		if (list == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		m->pkgs[m->n_pkgs] = pkg;
+		m->lists[m->n_pkgs++] = list;
+	}
+	pop_cleanup(ehflag_normaltidy);
+	return rc;
+}
+
+/* One line of a files list, without its newline: note PKG on the wanted names it spells. */
+static int list_line(struct owners_many *m, struct pkginfo *pkg, char *line, size_t len)
+{
+	const char *key;
+	size_t i, klen;
+
+	/* As libdpkg reads it: one trailing '/' goes, then the hash key. */
+	if (len > 0 && line[len - 1] == '/')
+		len--;
+	line[len] = '\0';
+	key = hash_key(line);
+	klen = len - (size_t)(key - line);
+	for (i = m->heads[key_hash(key, klen) & (m->n_heads - 1)]; i; i = m->names[i - 1].next) {
+		struct want_name *w = &m->names[i - 1];
+
+		if (strcmp(w->key, key) == 0 && pkg_vec_add(&w->listers, pkg) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Read the files list PATH of PKG, checked as check_files_list() does, in
+ * db->buf-sized pieces: the longest list (thousands of kernel modules, a
+ * cloud SDK) never sits in memory whole. A line longer than the buffer is no
+ * path (PATH_MAX is far below), so it is skipped.
+ */
+static int scan_list(struct pkguard_pkgdb *db, struct owners_many *m, struct pkginfo *pkg,
+		     const char *path)
+{
+	size_t have = 0, start, i;
+	unsigned int lineno = 1;
+	bool skipping = false;
+	ssize_t n;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		/* libdpkg takes a missing list for an empty one (and warns). */
+		if (errno == ENOENT)
+			return 0;
+		return pkguard_fail(db->ctx, -errno, "cannot open '%s'", path);
+	}
+	for (;;) {
+		n = read(fd, db->buf + have, sizeof(db->buf) - 1 - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = pkguard_fail(db->ctx, -errno, "cannot read '%s'", path);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		have += (size_t)n;
+		for (start = 0, i = 0; i < have; i++) {
+			if (db->buf[i] != '\n')
+				continue;
+			if (!skipping &&
+			    (i == start || (i == start + 1 && db->buf[start] == '/'))) {
+				rc = pkguard_fail(db->ctx, -PKGUARD_EBACKEND,
+						  "cannot parse '%s' line %u: empty file name",
+						  path, lineno);
+				goto out;
+			}
+			if (!skipping && list_line(m, pkg, db->buf + start, i - start) < 0) {
+				rc = pkguard_fail(db->ctx, -ENOMEM, "cannot read '%s'", path);
+				goto out;
+			}
+			skipping = false;
+			start = i + 1;
+			lineno++;
+		}
+		if (start == 0 && have == sizeof(db->buf) - 1) {
+			skipping = true; /* a line longer than the buffer: drop what we have */
+			have = 0;
+			continue;
+		}
+		memmove(db->buf, db->buf + start, have - start);
+		have -= start;
+	}
+	if (have != 0 || skipping) {
+		rc = pkguard_fail(db->ctx, -PKGUARD_EBACKEND,
+				  "cannot parse '%s' line %u: missing final newline", path, lineno);
+		goto out;
+	}
+	rc = 0;
+out:
+	close(fd);
+	return rc;
+}
+
+static void owners_many_release(struct owners_many *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_names; i++) {
+		free(m->names[i].name);
+		free(m->names[i].listers.pkgs);
+	}
+	for (i = 0; i < m->n_pkgs; i++)
+		free(m->lists[i]);
+	free(m->names);
+	free(m->heads);
+	free(m->pkgs);
+	free(m->lists);
+}
+
+static int dpkg_owners_many(struct pkguard_pkgdb *db, const char *const *paths, size_t n,
+			    pkguard_owner_fn fn, void *userdata)
+{
+	struct owners_many m = {0};
+	struct pkg_vec vec = {NULL, 0, 0};
+	struct pkguard_pkginfo info;
+	size_t i, w, k;
+	char *version;
+	int rc;
+
+	if (db->dpkg_failed)
+		return pkguard_fail(db->ctx, -PKGUARD_EBACKEND,
+				    "cannot query the dpkg database in '%s' after a libdpkg error",
+				    db->root);
+	for (i = 0; i < n; i++) {
+		char *alias = NULL;
+
+		if (paths[i][0] != '/') {
+			rc = pkguard_fail(db->ctx, -EINVAL,
+					  "cannot look up '%s': not an absolute path", paths[i]);
+			goto out;
+		}
+		rc = pkguard_usr_alias(db->ctx, paths[i], &alias);
+		if (rc < 0)
+			goto out;
+		rc = want_owners(db, &m, i, paths[i]);
+		if (rc == 0 && alias != NULL)
+			rc = want_owners(db, &m, i, alias);
+		free(alias);
+		if (rc < 0) {
+			rc = pkguard_fail(db->ctx, rc, "cannot look up '%s'", paths[i]);
+			goto out;
+		}
+	}
+	rc = index_wanted(&m);
+	if (rc == 0)
+		rc = run_query(db, list_installed_body, &m);
+	if (rc == -ENOMEM)
+		rc = pkguard_fail(db->ctx, rc, "cannot read the files lists in '%s'", db->root);
+	for (i = 0; rc == 0 && i < m.n_pkgs; i++)
+		rc = scan_list(db, &m, m.pkgs[i], m.lists[i]);
+	if (rc < 0)
+		goto out;
+	/* The names of a path follow one another, in add_owners()'s order. */
+	for (w = 0; w < m.n_names;) {
+		size_t path = m.names[w].path;
+
+		vec.n = 0;
+		for (; w < m.n_names && m.names[w].path == path; w++) {
+			const struct want_name *name = &m.names[w];
+
+			for (k = name->listers.n; k-- > 0;) {
+				struct pkginfo *pkg = name->listers.pkgs[k];
+
+				if (is_diverted(name->div, pkg) != name->diverted)
+					continue;
+				if (pkg_vec_add(&vec, pkg) < 0) {
+					rc = pkguard_fail(db->ctx, -ENOMEM, "cannot look up '%s'",
+							  paths[path]);
+					goto out;
+				}
+			}
+		}
+		for (k = 0; k < vec.n; k++) {
+			rc = describe(db, vec.pkgs[k], &info, &version);
+			if (rc < 0)
+				goto out;
+			rc = fn(userdata, path, &info);
+			free(version);
+			if (rc != 0)
+				goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(vec.pkgs);
+	owners_many_release(&m);
+	return rc;
 }
 
 /*
@@ -1176,6 +1519,7 @@ const struct pkguard_pkgdb_ops pkguard_dpkg_ops = {
 	.close = dpkg_close,
 	.files = dpkg_files,
 	.owners = dpkg_owners,
+	.owners_many = dpkg_owners_many,
 	.lookup = dpkg_lookup,
 	.hold = dpkg_hold,
 };

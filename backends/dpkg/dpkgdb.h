@@ -31,7 +31,8 @@
  * installed packages whose file is there. When ROOT/bin, ROOT/sbin or a
  * ROOT/lib* is a symlink to its /usr counterpart (merged /usr), the two
  * spellings of a path name one file, and the owners of both are reported
- * once each.
+ * once each. owners_many() gives the same owners, reading each files list
+ * once without keeping any.
  *
  * Errors. libdpkg reports errors by longjmp(); each entry point catches them
  * and returns -PKGUARD_EBACKEND with the libdpkg message, prefixed

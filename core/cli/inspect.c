@@ -30,6 +30,7 @@ struct owner_ctx {
 	const char *path;
 	/* Package names already made targets: name -> target index, kept in the fileset. */
 	int rc;
+	const char *const *paths; /* owners_many()'s */
 };
 
 static int add_owner(void *userdata, const struct pkguard_pkginfo *pkg)
@@ -52,6 +53,14 @@ static int add_owner(void *userdata, const struct pkguard_pkginfo *pkg)
 	return pkguard_fileset_add_path(o->fs, target, o->path);
 }
 
+static int add_owner_of(void *userdata, size_t index, const struct pkguard_pkginfo *pkg)
+{
+	struct owner_ctx *o = userdata;
+
+	o->path = o->paths[index];
+	return add_owner(o, pkg);
+}
+
 /*
  * A process running a file of another root shows it by its path from here:
  * "/srv/root/usr/bin/x" is "/usr/bin/x" of the root "/srv/root".
@@ -72,7 +81,8 @@ int inspection_run_all(struct cli *cli, struct pkguard_pkgdb *db, struct pkguard
 	const char *root = pkguard_ctx_root(cli->ctx);
 	struct pkguard_scan_opts opts = {0};
 	uint64_t t0 = pkguard_now_ns();
-	size_t i;
+	const char **paths;
+	size_t i, n_paths = 0;
 	int rc;
 
 	rc = pkguard_proc_scan(cli->ctx, &opts, &ins->procs);
@@ -84,16 +94,29 @@ int inspection_run_all(struct cli *cli, struct pkguard_pkgdb *db, struct pkguard
 	 * stat() of that path under the root decides by identity. A label that
 	 * lies (a renamed, deleted or spoofed file) finds no matching inode.
 	 */
+	paths = calloc(ins->procs->n_seen ? ins->procs->n_seen : 1, sizeof(*paths));
+	if (!paths)
+		return pkguard_fail(cli->ctx, -ENOMEM, "scan");
 	for (i = 0; i < ins->procs->n_seen; i++) {
-		const struct pkguard_seen *seen = &ins->procs->seen[i];
-		struct owner_ctx o = {ins->fs, in_root(root, seen->label), 0};
+		const char *path = in_root(root, ins->procs->seen[i].label);
 
-		if (!plausible_path(o.path))
-			continue;
-		rc = cli->backend->owners(db, o.path, add_owner, &o);
-		if (rc < 0)
-			return rc;
+		if (plausible_path(path))
+			paths[n_paths++] = path;
 	}
+	/* In one pass over the package database where the backend can. */
+	if (cli->backend->owners_many) {
+		struct owner_ctx o = {.fs = ins->fs, .paths = paths};
+
+		rc = cli->backend->owners_many(db, paths, n_paths, add_owner_of, &o);
+	}
+	for (i = 0; !cli->backend->owners_many && i < n_paths && rc == 0; i++) {
+		struct owner_ctx o = {ins->fs, paths[i], 0, NULL};
+
+		rc = cli->backend->owners(db, o.path, add_owner, &o);
+	}
+	free(paths);
+	if (rc < 0)
+		return rc;
 	/*
 	 * btrfs: maps shows the superblock's anonymous device, which matches
 	 * no st_dev. Where only the inode matches, map_files/ tells the truth.

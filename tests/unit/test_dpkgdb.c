@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -332,6 +333,93 @@ static void test_host_owners(void **state)
 	seen_free(seen);
 }
 
+/* owners_many()'s callback: "INDEX name:arch version", indexes never going back. */
+static int seen_owner(void *userdata, size_t index, const struct pkguard_pkginfo *pkg)
+{
+	struct seen *seen = userdata;
+	char *item;
+
+	if (seen->n > 0)
+		assert_true(strtoul(seen->items[seen->n - 1], NULL, 10) <= index);
+	assert_true(asprintf(&item, "%zu %s:%s %s", index, pkg->name, pkg->arch, pkg->version) > 0);
+	seen_add(seen, item);
+	return 0;
+}
+
+/* owners_many(PATHS) gives what owners() gives for each path, in the same order. */
+static void check_owners_many(struct pkguard_pkgdb *db, const char *const *paths, size_t n)
+{
+	struct seen *one = seen_new(), *many = seen_new();
+	size_t i, j, k = 0;
+
+	assert_int_equal(ops->owners_many(db, paths, n, seen_owner, many), 0);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(ops->owners(db, paths[i], seen_pkg, one), 0);
+		for (j = 0; j < one->n; j++, k++) {
+			char want[512];
+
+			snprintf(want, sizeof(want), "%zu %s", i, one->items[j]);
+			if (k >= many->n || strcmp(many->items[k], want) != 0)
+				fail_msg("owners_many: '%s' gives '%s', owners() '%s'", paths[i],
+					 k < many->n ? many->items[k] : "(nothing)", want);
+		}
+		seen_clear(one);
+	}
+	assert_int_equal(k, many->n);
+	seen_free(one);
+	seen_free(many);
+}
+
+/* Collects the files of packages, but not their directories (hundreds of owners each). */
+static int add_to_paths(void *userdata, const struct pkguard_pkginfo *pkg, const char *path)
+{
+	struct seen *paths = userdata;
+	struct stat st;
+
+	if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		seen_add(paths, strdup(path));
+	return 0;
+}
+
+static void test_host_owners_many(void **state)
+{
+	static const char *const pkgs[] = {"libc6", "bash", "dpkg", "base-files", "coreutils"};
+	static const char *const extra[] = {
+		"/usr/bin/bash",
+		"/usr/lib/x86_64-linux-gnu/libc.so.6",
+		"/usr/share/doc",
+		"/usr",
+		"/",
+		"/usr/share/pkguard-nobody/owns-this",
+		"/usr/lib/",
+		"//usr/bin/bash",
+	};
+	struct seen *paths = seen_new();
+	struct pkguard_ctx *ctx;
+	struct pkguard_pkgdb *db;
+	const char *bad[] = {"/usr/bin/bash", "relative/path"};
+	size_t i;
+
+	need_host();
+	ctx = ctx_at("/");
+	db = open_at(ctx);
+
+	/* A few directories have many owners: their order is checked too. */
+	for (i = 0; i < sizeof(pkgs) / sizeof(pkgs[0]); i++)
+		assert_int_equal(ops->files(db, pkgs[i], add_to_paths, paths), 0);
+	for (i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+		seen_add(paths, strdup(extra[i]));
+	/* files() loaded those lists first, which changes the order owners() gives. */
+	ops->close(db);
+	db = open_at(ctx);
+	check_owners_many(db, (const char *const *)paths->items, paths->n);
+	assert_int_equal(ops->owners_many(db, bad, 2, seen_owner, paths), -EINVAL);
+
+	ops->close(db);
+	pkguard_ctx_free(ctx);
+	seen_free(paths);
+}
+
 static void test_host_lookup(void **state)
 {
 	struct pkguard_ctx *ctx;
@@ -481,6 +569,33 @@ static void test_private_owners(void **state)
 	pkguard_ctx_free(ctx);
 }
 
+static void test_private_owners_many(void **state)
+{
+	static const char *const paths[] = {
+		"/bin/guard-demo",
+		"/usr/bin/guard-demo",
+		"/sbin/guard-sbin",
+		"/usr/sbin/guard-sbin",
+		"/opt/demo/run.sh.orig",
+		"/opt/demo/run.sh",
+		"/opt/demo",
+		"/opt/demo/nothing",
+		"/usr/share/doc/guard-lib/README",
+		"/etc/guard-gone.conf",
+		"/usr/lib/guard-lib",
+		"/bin/guard-demo",
+	};
+	struct pkguard_ctx *ctx;
+	struct pkguard_pkgdb *db;
+
+	need_private();
+	ctx = ctx_at(private_root);
+	db = open_at(ctx);
+	check_owners_many(db, paths, sizeof(paths) / sizeof(paths[0]));
+	ops->close(db);
+	pkguard_ctx_free(ctx);
+}
+
 static void test_private_multiarch(void **state)
 {
 	struct pkguard_ctx *ctx;
@@ -582,6 +697,7 @@ static void test_malformed_list(void **state)
 		{"/.\n/\n", "line 2: empty file name"},
 	};
 	char root[sizeof(tmpdir) + 16], list[sizeof(root) + 64];
+	const char *opt_x = "/opt/x";
 	struct seen *seen = seen_new();
 	struct pkguard_ctx *ctx;
 	struct pkguard_pkgdb *db;
@@ -599,6 +715,10 @@ static void test_malformed_list(void **state)
 		assert_non_null(strstr(msg, list));
 		assert_non_null(strstr(msg, cases[i].why));
 		assert_int_equal(ops->owners(db, "/opt/x", seen_pkg, seen), -PKGUARD_EBACKEND);
+		assert_int_equal(seen->n, 0);
+		assert_int_equal(ops->owners_many(db, &opt_x, 1, seen_owner, seen),
+				 -PKGUARD_EBACKEND);
+		assert_non_null(strstr(pkguard_ctx_errmsg(ctx), cases[i].why));
 		assert_int_equal(seen->n, 0);
 		/* Our refusal is not a libdpkg failure: the rest still works. */
 		assert_int_equal(ops->lookup(db, "x", seen_pkg, seen), 0);
@@ -715,11 +835,13 @@ int main(void)
 		cmocka_unit_test(test_manages),
 		cmocka_unit_test(test_host_files),
 		cmocka_unit_test(test_host_owners),
+		cmocka_unit_test(test_host_owners_many),
 		cmocka_unit_test(test_host_lookup),
 		cmocka_unit_test(test_no_database),
 		cmocka_unit_test(test_busy),
 		cmocka_unit_test(test_private_files),
 		cmocka_unit_test(test_private_owners),
+		cmocka_unit_test(test_private_owners_many),
 		cmocka_unit_test(test_private_multiarch),
 		cmocka_unit_test(test_private_config_files),
 		cmocka_unit_test(test_malformed_list),

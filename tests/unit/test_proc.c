@@ -405,6 +405,58 @@ static void test_scan_fixture_all(void **state)
 }
 
 /* A /proc that cannot be listed fails with ENOPROC; a passed deadline stops the scan. */
+/* Two threads give the very table one gives: the same processes, uses and files, in order. */
+static void assert_same_tables(const struct pkguard_proctab *a, const struct pkguard_proctab *b)
+{
+	size_t i;
+
+	assert_int_equal(a->n_procs, b->n_procs);
+	assert_int_equal(a->n_uses, b->n_uses);
+	assert_int_equal(a->n_seen, b->n_seen);
+	assert_int_equal(a->n_scanned, b->n_scanned);
+	assert_int_equal(a->n_maps, b->n_maps);
+	assert_int_equal(a->n_gone, b->n_gone);
+	for (i = 0; i < a->n_procs; i++) {
+		assert_int_equal(a->procs[i].pid, b->procs[i].pid);
+		assert_int_equal(a->procs[i].start_time, b->procs[i].start_time);
+		assert_int_equal(a->procs[i].state, b->procs[i].state);
+		assert_int_equal(a->procs[i].first_use, b->procs[i].first_use);
+		assert_int_equal(a->procs[i].n_uses, b->procs[i].n_uses);
+		assert_string_equal(a->procs[i].unit, b->procs[i].unit);
+	}
+	for (i = 0; i < a->n_uses; i++) {
+		assert_int_equal(a->uses[i].seen, b->uses[i].seen);
+		assert_int_equal(a->uses[i].kind, b->uses[i].kind);
+	}
+	for (i = 0; i < a->n_seen; i++) {
+		assert_true(a->seen[i].id.dev == b->seen[i].id.dev);
+		assert_true(a->seen[i].id.ino == b->seen[i].id.ino);
+		assert_string_equal(a->seen[i].label, b->seen[i].label);
+		assert_int_equal(a->seen[i].pid, b->seen[i].pid);
+		assert_true(a->seen[i].start == b->seen[i].start);
+		assert_int_equal(a->seen[i].n_procs, b->seen[i].n_procs);
+	}
+}
+
+static void test_scan_fixture_threads(void **state)
+{
+	struct pkguard_ctx *ctx = fixture_ctx();
+	struct pkguard_scan_opts one = {.threads = 1}, two = {.threads = 2};
+	struct pkguard_proctab *a, *b;
+	int round;
+
+	/* Which thread takes which process varies from run to run; the merge must not. */
+	for (round = 0; round < 20; round++) {
+		assert_int_equal(pkguard_proc_scan(ctx, &one, &a), 0);
+		assert_int_equal(pkguard_proc_scan(ctx, &two, &b), 0);
+		assert_true(a->n_procs >= 2);
+		assert_same_tables(a, b);
+		pkguard_proctab_free(a);
+		pkguard_proctab_free(b);
+	}
+	pkguard_ctx_free(ctx);
+}
+
 static void test_scan_errors(void **state)
 {
 	struct pkguard_ctx *ctx = fixture_ctx();
@@ -459,6 +511,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scan_fixture_for_targets, setup_tree,
 						teardown_tree),
 		cmocka_unit_test_setup_teardown(test_scan_fixture_all, setup_tree, teardown_tree),
+		cmocka_unit_test_setup_teardown(test_scan_fixture_threads, setup_tree,
+						teardown_tree),
 		cmocka_unit_test_setup_teardown(test_scan_errors, setup_tree, teardown_tree),
 		cmocka_unit_test(test_scan_live_self),
 	};

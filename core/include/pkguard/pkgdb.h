@@ -10,6 +10,7 @@
 #define PKGUARD_PKGDB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "pkguard/context.h"
 
@@ -27,6 +28,9 @@ typedef int (*pkguard_path_fn)(void *userdata, const struct pkguard_pkginfo *pkg
 
 /* Called once per installed package; a non-zero return stops the walk and is returned. */
 typedef int (*pkguard_pkg_fn)(void *userdata, const struct pkguard_pkginfo *pkg);
+
+/* Called once per owner of the INDEX'th path of owners_many(); as pkguard_pkg_fn otherwise. */
+typedef int (*pkguard_owner_fn)(void *userdata, size_t index, const struct pkguard_pkginfo *pkg);
 
 struct pkguard_pkgdb_ops {
 	const char *name; /* "dpkg" */
@@ -61,6 +65,17 @@ struct pkguard_pkgdb_ops {
 	 */
 	int (*owners)(struct pkguard_pkgdb *db, const char *path, pkguard_pkg_fn fn,
 		      void *userdata);
+
+	/*
+	 * owners() for N paths at once, for a backend that answers them faster
+	 * in one pass over its database than in N lookups (and without holding
+	 * every files list in memory): FN gets, path after path in the order of
+	 * PATHS, the packages that owners() of that path would give. NULL where
+	 * a backend has none: call owners() for each.
+	 * Returns as owners().
+	 */
+	int (*owners_many)(struct pkguard_pkgdb *db, const char *const *paths, size_t n,
+			   pkguard_owner_fn fn, void *userdata);
 
 	/*
 	 * Walk the installed instances of package NAME (as for files()).

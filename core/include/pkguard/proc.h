@@ -5,7 +5,8 @@
  * For each process it reads, through one pinned /proc/PID directory fd: the
  * start time and command name (stat), the real and effective uid (status), the
  * identity of its executable (exe), the identities of its file-backed mappings
- * (maps: hex device, decimal inode; the path text is a label for display
+ * (maps, through the PROCMAP_QUERY ioctl where the kernel has it, else its
+ * text: hex device, decimal inode; the path text is a label for display
  * only), its unit (cgroup) and whether it lives in another mount namespace.
  * Kernel threads are skipped. A process that vanishes is "gone", one that
  * cannot be read is "denied": a failure to inspect is a result, never "not in
@@ -90,6 +91,18 @@ struct pkguard_scan_opts {
 	const struct pkguard_locktab *locks;
 	const struct pkguard_fileid *lock_ids;
 	size_t n_lock_ids;
+	/*
+	 * Read /proc/PID/maps as text even where the kernel answers the binary
+	 * PROCMAP_QUERY ioctl (Linux 6.11+), which the scan otherwise prefers,
+	 * falling back to the text on older kernels. For tests that compare.
+	 */
+	bool maps_text;
+	/*
+	 * 0: read the processes in two threads when there are two CPUs and
+	 * enough processes; 1: only in the calling thread; 2: in two threads
+	 * whatever the machine (for tests). The result is the same.
+	 */
+	unsigned threads;
 };
 
 /*

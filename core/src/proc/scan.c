@@ -2,9 +2,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -15,12 +23,79 @@
 /* PF_KTHREAD from include/linux/sched.h: kernel threads have no exe and no maps. */
 #define PF_KTHREAD 0x00200000UL
 
+/*
+ * PROCMAP_QUERY (Linux 6.11, include/uapi/linux/fs.h): an ioctl on an open
+ * /proc/PID/maps that returns one mapping in binary, the same device and
+ * inode as the text (both come from file_user_inode()), without formatting
+ * a line or building the path with d_path() for every mapping: the path is
+ * asked for only when a file is met for the first time. The headers of older
+ * distributions (Debian bookworm's are 6.1) lack it, so the layout is
+ * declared here as the kernel defines it; a kernel without it answers ENOTTY
+ * and the scan reads the text instead.
+ */
+#ifndef PROCMAP_QUERY
+struct procmap_query {
+	__u64 size;
+	__u64 query_flags;
+	__u64 query_addr;
+	__u64 vma_start;
+	__u64 vma_end;
+	__u64 vma_flags;
+	__u64 vma_page_size;
+	__u64 vma_offset;
+	__u64 inode;
+	__u32 dev_major;
+	__u32 dev_minor;
+	__u32 vma_name_size;
+	__u32 build_id_size;
+	__u64 vma_name_addr;
+	__u64 build_id_addr;
+};
+#define PROCMAP_QUERY			   _IOWR('f', 17, struct procmap_query)
+#define PROCMAP_QUERY_COVERING_OR_NEXT_VMA 0x10
+#define PROCMAP_QUERY_FILE_BACKED_VMA	   0x20
+#endif
+
+enum maps_mode {
+	MAPS_UNKNOWN, /* try PROCMAP_QUERY on the first process */
+	MAPS_QUERY,   /* the kernel answers PROCMAP_QUERY */
+	MAPS_TEXT,    /* it does not (before 6.11, or not a real /proc): parse the text */
+};
+
+/*
+ * What the scanners of one scan share: the pids listed from /proc, handed out
+ * in chunks to whichever scanner asks next. With two scanners (two threads),
+ * each builds its own table; they are merged in pid-list order at the end, so
+ * the result is the one a single scanner would give.
+ */
+struct scan_job {
+	struct pkguard_ctx *ctx;
+	const struct pkguard_scan_opts *opts;
+	int proc_fd;
+	pid_t *pids;
+	size_t n_pids, cap_pids;
+	atomic_size_t next;
+	atomic_bool stop; /* a scanner failed, or the deadline passed */
+	bool threaded;
+	pthread_mutex_t log_lock; /* the context's logger is called by one thread at a time */
+	struct stat self_mntns;
+	bool have_self_mntns;
+	/* Lock attribution: flock/OFD locks of interest need a walk of fdinfo. */
+	bool walk_fds;
+};
+
 /* Everything a scan needs besides its result, reused from process to process. */
 struct scanner {
 	struct pkguard_ctx *ctx;
 	const struct pkguard_scan_opts *opts;
+	struct scan_job *job;
 	struct pkguard_proctab *tab;
 	size_t cap_procs, cap_uses, cap_seen, cap_seen_last;
+	/* Each process's index in job->pids: the order of the merged table. */
+	size_t *pos;
+	size_t cap_pos;
+	size_t n_tried;
+	int rc; /* of a scanner run in a thread */
 
 	/* seen[] by identity: open addressing, index + 1, 0 = empty. */
 	size_t *slots;
@@ -29,11 +104,26 @@ struct scanner {
 	size_t *seen_last;
 
 	struct buf buf;
-	struct stat self_mntns;
-	bool have_self_mntns;
-	/* Lock attribution: flock/OFD locks of interest need a walk of fdinfo. */
-	bool walk_fds;
+	enum maps_mode maps_mode;
+	/* A mapping's path from PROCMAP_QUERY (PATH_MAX with its NUL), then as maps prints it. */
+	struct buf name;
 };
+
+__attribute__((format(printf, 3, 4))) static void
+scan_log(struct scanner *s, enum pkguard_log_level level, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (s->job->threaded)
+		pthread_mutex_lock(&s->job->log_lock);
+	pkguard_log(s->ctx, level, "%s", msg);
+	if (s->job->threaded)
+		pthread_mutex_unlock(&s->job->log_lock);
+}
 
 static bool gone_errno(int rc)
 {
@@ -72,6 +162,23 @@ static int rehash(struct scanner *s)
 	s->slots = slots;
 	s->n_slots = n;
 	return 0;
+}
+
+/* true when ID is in seen[] already. */
+static bool interned(const struct scanner *s, struct pkguard_fileid id)
+{
+	size_t i, mask;
+
+	if (!s->n_slots)
+		return false;
+	mask = s->n_slots - 1;
+	for (i = hash_id(id) & mask; s->slots[i]; i = (i + 1) & mask) {
+		const struct pkguard_seen *seen = &s->tab->seen[s->slots[i] - 1];
+
+		if (seen->id.dev == id.dev && seen->id.ino == id.ino)
+			return true;
+	}
+	return false;
 }
 
 /* The seen[] index of ID, adding it with LABEL when new. */
@@ -180,17 +287,85 @@ static int resolve_mapping(struct scanner *s, int dirfd, const struct pkguard_ma
 		return 1;
 	if (major(e->dev) != 0 || !pkguard_fileset_has_ino(s->opts->want, e->ino))
 		return 0;
-	if (e->range_len + 11 > sizeof(name))
-		return 0;
-	snprintf(name, sizeof(name), "map_files/%.*s", (int)e->range_len, e->range);
+	/* The entry's name, as pkguard_proc_stat() spells it: hex without padding. */
+	snprintf(name, sizeof(name), "map_files/%llx-%llx", (unsigned long long)e->start,
+		 (unsigned long long)e->end);
 	if (fstatat(dirfd, name, &st, 0) < 0)
 		return gone_errno(-errno) ? -errno : 0;
 	*id = (struct pkguard_fileid){st.st_dev, st.st_ino};
 	return wanted(s, *id) ? 1 : 0;
 }
 
-static int read_maps(struct scanner *s, int dirfd, struct pkguard_proc *proc, size_t proc_index,
-		     struct pkguard_fileid exe)
+/*
+ * The path of mapping E through PROCMAP_QUERY on FD, escaped as maps prints
+ * it (seq_path() turns a newline into "\012" and nothing else), in *LABEL;
+ * returns its length. An empty label when the mapping changed meanwhile.
+ */
+static size_t query_label(struct scanner *s, int fd, const struct pkguard_maps_entry *e,
+			  const char **label)
+{
+	struct procmap_query q = {
+		.size = sizeof(q),
+		.query_flags = PROCMAP_QUERY_FILE_BACKED_VMA,
+		.query_addr = e->start,
+		.vma_name_size = PATH_MAX,
+	};
+	char *name, *out;
+	size_t i, n = 0;
+
+	*label = "";
+	s->name.len = 0;
+	if (buf_reserve(&s->name, 5 * PATH_MAX) < 0)
+		return 0;
+	name = s->name.data;
+	out = name + PATH_MAX;
+	q.vma_name_addr = (uintptr_t)name;
+	if (ioctl(fd, PROCMAP_QUERY, &q) < 0 || q.vma_start != e->start || q.inode != e->ino ||
+	    q.vma_name_size == 0)
+		return 0;
+	name[PATH_MAX - 1] = '\0';
+	for (i = 0; name[i]; i++) {
+		if (name[i] == '\n') {
+			memcpy(out + n, "\\012", 4);
+			n += 4;
+		} else {
+			out[n++] = name[i];
+		}
+	}
+	*label = out;
+	return n;
+}
+
+/*
+ * One file-backed mapping E of the current process. LAST is the identity of
+ * the previous one: consecutive mappings of one file (its segments) count
+ * once. QUERY_FD >= 0: E came from PROCMAP_QUERY without its path, which is
+ * asked for only if the file is new to the scan (the label is display only).
+ */
+static int map_entry(struct scanner *s, int dirfd, struct pkguard_proc *proc, size_t proc_index,
+		     struct pkguard_fileid exe, struct pkguard_fileid *last,
+		     const struct pkguard_maps_entry *e, int query_fd)
+{
+	const char *label = e->label;
+	size_t label_len = e->label_len;
+	struct pkguard_fileid id;
+	int rc;
+
+	if (e->ino == 0 || (e->dev == last->dev && e->ino == last->ino))
+		return 0;
+	*last = (struct pkguard_fileid){e->dev, e->ino};
+	s->tab->n_maps++;
+	rc = resolve_mapping(s, dirfd, e, &id);
+	if (rc <= 0 || (id.dev == exe.dev && id.ino == exe.ino))
+		return rc;
+	if (query_fd >= 0 && !interned(s, id))
+		label_len = query_label(s, query_fd, e, &label);
+	return add_use(s, proc, proc_index, id, PKGUARD_USE_MAP, label, label_len, e->start,
+		       e->end);
+}
+
+static int read_maps_text(struct scanner *s, int dirfd, struct pkguard_proc *proc,
+			  size_t proc_index, struct pkguard_fileid exe)
 {
 	const char *p, *end;
 	struct pkguard_fileid last = {0, 0};
@@ -205,31 +380,90 @@ static int read_maps(struct scanner *s, int dirfd, struct pkguard_proc *proc, si
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		struct pkguard_maps_entry e;
-		struct pkguard_fileid id;
 
 		if (pkguard_maps_parse(p, n, &e) < 0) {
-			pkguard_log(s->ctx, PKGUARD_LOG_DEBUG,
-				    "skipping a malformed maps line of %d", (int)proc->pid);
+			scan_log(s, PKGUARD_LOG_DEBUG, "skipping a malformed maps line of %d",
+				 (int)proc->pid);
 			p += n + 1;
 			continue;
 		}
 		p += n + 1;
-		/* Anonymous, and consecutive mappings of one file (its segments): once. */
-		if (e.ino == 0 || (e.dev == last.dev && e.ino == last.ino))
-			continue;
-		last = (struct pkguard_fileid){e.dev, e.ino};
-		s->tab->n_maps++;
-		rc = resolve_mapping(s, dirfd, &e, &id);
-		if (rc < 0)
-			return rc;
-		if (rc == 0 || (id.dev == exe.dev && id.ino == exe.ino))
-			continue;
-		rc = add_use(s, proc, proc_index, id, PKGUARD_USE_MAP, e.label, e.label_len,
-			     e.start, e.end);
+		rc = map_entry(s, dirfd, proc, proc_index, exe, &last, &e, -1);
 		if (rc < 0)
 			return rc;
 	}
 	return 0;
+}
+
+/*
+ * The file-backed mappings through PROCMAP_QUERY, in address order as the
+ * text lists them. Returns 0, a negative errno, or 1 when the kernel does
+ * not know the ioctl (then nothing was recorded: read the text).
+ */
+static int read_maps_query(struct scanner *s, int dirfd, struct pkguard_proc *proc,
+			   size_t proc_index, struct pkguard_fileid exe)
+{
+	struct pkguard_fileid last = {0, 0};
+	uint64_t addr = 0;
+	int fd, rc = 0;
+
+	fd = openat(dirfd, "maps", O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		struct procmap_query q = {
+			.size = sizeof(q),
+			.query_flags =
+				PROCMAP_QUERY_COVERING_OR_NEXT_VMA | PROCMAP_QUERY_FILE_BACKED_VMA,
+			.query_addr = addr,
+		};
+		struct pkguard_maps_entry e = {0};
+
+		if (ioctl(fd, PROCMAP_QUERY, &q) < 0) {
+			rc = -errno;
+			/*
+			 * ENOENT: no mapping at or after addr. ESRCH: the address space
+			 * is gone (a zombie, or it exited since the open), where the
+			 * text reads as empty. ENOTTY (or EINVAL from a kernel that
+			 * knows other flags only) on the first query: no such ioctl.
+			 */
+			if (rc == -ENOENT || rc == -ESRCH)
+				rc = 0;
+			else if (s->maps_mode == MAPS_UNKNOWN && (rc == -ENOTTY || rc == -EINVAL))
+				rc = 1;
+			break;
+		}
+		s->maps_mode = MAPS_QUERY;
+		if (q.vma_end <= addr)
+			break; /* never loop on a confused answer */
+		addr = q.vma_end;
+		e.start = q.vma_start;
+		e.end = q.vma_end;
+		e.dev = makedev(q.dev_major, q.dev_minor);
+		e.ino = (ino_t)q.inode;
+		e.label = "";
+		rc = map_entry(s, dirfd, proc, proc_index, exe, &last, &e, fd);
+		if (rc < 0)
+			break;
+	}
+	close(fd);
+	return rc;
+}
+
+static int read_maps(struct scanner *s, int dirfd, struct pkguard_proc *proc, size_t proc_index,
+		     struct pkguard_fileid exe)
+{
+	int rc;
+
+	if (s->maps_mode != MAPS_TEXT) {
+		rc = read_maps_query(s, dirfd, proc, proc_index, exe);
+		if (rc <= 0)
+			return rc;
+		s->maps_mode = MAPS_TEXT;
+		scan_log(s, PKGUARD_LOG_DEBUG,
+			 "no PROCMAP_QUERY on this kernel: reading maps as text");
+	}
+	return read_maps_text(s, dirfd, proc, proc_index, exe);
 }
 
 static bool lock_of_interest(struct scanner *s, const struct pkguard_lock *l)
@@ -342,9 +576,9 @@ static int read_details(struct scanner *s, int dirfd, struct pkguard_proc *proc)
 		proc->unit[0] = '\0';
 	else if (rc < 0 && !denied_errno(rc) && rc != -ENOENT)
 		return rc;
-	if (s->have_self_mntns && fstatat(dirfd, "ns/mnt", &st, 0) == 0)
-		proc->other_mntns =
-			st.st_ino != s->self_mntns.st_ino || st.st_dev != s->self_mntns.st_dev;
+	if (s->job->have_self_mntns && fstatat(dirfd, "ns/mnt", &st, 0) == 0)
+		proc->other_mntns = st.st_ino != s->job->self_mntns.st_ino ||
+				    st.st_dev != s->job->self_mntns.st_dev;
 	return 0;
 }
 
@@ -416,7 +650,7 @@ static int scan_one(struct scanner *s, int dirfd, pid_t pid)
 	rc = read_maps(s, dirfd, proc, index, exe);
 	if (rc == 0)
 		rc = add_posix_locks(s, proc, index);
-	if (rc == 0 && s->walk_fds)
+	if (rc == 0 && s->job->walk_fds)
 		rc = add_fd_locks(s, dirfd, proc, index);
 	if (rc < 0)
 		goto failed;
@@ -445,8 +679,8 @@ failed:
 	proc->state = denied_errno(rc) ? PKGUARD_PROC_DENIED : PKGUARD_PROC_GONE;
 	proc->error = rc;
 	if (!gone_errno(rc) && !denied_errno(rc))
-		pkguard_log(s->ctx, PKGUARD_LOG_WARN, "cannot read process %d: %s", (int)pid,
-			    pkguard_strerror(rc));
+		scan_log(s, PKGUARD_LOG_WARN, "cannot read process %d: %s", (int)pid,
+			 pkguard_strerror(rc));
 	if (proc->state == PKGUARD_PROC_DENIED)
 		read_details(s, dirfd, proc);
 	tab->n_procs = index + 1;
@@ -473,70 +707,275 @@ static bool any_fd_locks(const struct pkguard_scan_opts *opts, struct scanner *s
 	return false;
 }
 
-int pkguard_proc_scan(struct pkguard_ctx *ctx, const struct pkguard_scan_opts *opts,
-		      struct pkguard_proctab **out)
+static int scanner_init(struct scanner *s, struct scan_job *job)
 {
-	struct scanner s = {.ctx = ctx, .opts = opts};
+	memset(s, 0, sizeof(*s));
+	s->ctx = job->ctx;
+	s->opts = job->opts;
+	s->job = job;
+	s->maps_mode = job->opts->maps_text ? MAPS_TEXT : MAPS_UNKNOWN;
+	s->tab = calloc(1, sizeof(*s->tab));
+	return s->tab ? 0 : -ENOMEM;
+}
+
+static void scanner_release(struct scanner *s)
+{
+	pkguard_proctab_free(s->tab);
+	buf_release(&s->buf);
+	buf_release(&s->name);
+	free(s->slots);
+	free(s->seen_last);
+	free(s->pos);
+	memset(s, 0, sizeof(*s));
+}
+
+/* The pids of the processes now: the directory is listed first, then read. */
+static int list_pids(struct scan_job *job)
+{
 	struct dirent *de;
-	DIR *dir = NULL;
-	int fd, rc;
+	DIR *dir;
+	int fd, rc = 0;
 
-	*out = NULL;
-	if (pkguard_ctx_proc_fd(ctx) < 0)
-		return pkguard_fail(ctx, -PKGUARD_ENOPROC, "cannot scan processes");
-	s.tab = calloc(1, sizeof(*s.tab));
-	if (!s.tab)
-		return pkguard_fail(ctx, -ENOMEM, "cannot scan processes");
-	s.have_self_mntns = fstatat(pkguard_ctx_proc_fd(ctx), "self/ns/mnt", &s.self_mntns, 0) == 0;
-	s.walk_fds = any_fd_locks(opts, &s);
-
-	fd = openat(pkguard_ctx_proc_fd(ctx), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = openat(job->proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || !(dir = fdopendir(fd))) {
-		rc = pkguard_fail(ctx, -PKGUARD_ENOPROC, "cannot list /proc: %s", strerror(errno));
+		rc = pkguard_fail(job->ctx, -PKGUARD_ENOPROC, "cannot list /proc: %s",
+				  strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		goto out;
+		return rc;
 	}
-	rc = 0;
 	while ((de = readdir(dir))) {
 		char *endp;
 		long pid;
-		int pfd;
 
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
 			continue;
 		pid = strtol(de->d_name, &endp, 10);
 		if (*endp || pid <= 0 || pid > INT32_MAX)
 			continue;
-		if ((s.tab->n_scanned & 63) == 0 && pkguard_ctx_expired(ctx)) {
-			rc = pkguard_fail(ctx, -PKGUARD_EDEADLINE,
-					  "process scan stopped after %zu processes",
-					  s.tab->n_scanned);
+		if (array_grow(&job->pids, &job->cap_pids, job->n_pids + 1, sizeof(*job->pids)) <
+		    0) {
+			rc = pkguard_fail(job->ctx, -ENOMEM, "cannot list /proc");
 			break;
 		}
-		/* One pinned directory fd per process: after the process dies, reads through
-		 * it fail with ESRCH instead of reaching a newcomer with the same pid. */
-		pfd = openat(dirfd(dir), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (pfd < 0)
-			continue; /* gone before we looked: it used nothing */
-		rc = scan_one(&s, pfd, (pid_t)pid);
-		close(pfd);
-		if (rc < 0) {
-			rc = pkguard_fail(ctx, rc, "cannot scan processes");
-			break;
-		}
+		job->pids[job->n_pids++] = (pid_t)pid;
 	}
 	closedir(dir);
-out:
-	buf_release(&s.buf);
-	free(s.slots);
-	free(s.seen_last);
-	if (rc < 0) {
-		pkguard_proctab_free(s.tab);
-		return rc;
+	return rc;
+}
+
+/* Processes handed out at a time: few enough to share the work evenly. */
+static size_t chunk_size(const struct scan_job *job)
+{
+	size_t n = job->n_pids / 64;
+
+	return n < 1 ? 1 : n > 16 ? 16 : n;
+}
+
+/*
+ * Scan the processes of the job that no other scanner has taken. Returns 0,
+ * -PKGUARD_EDEADLINE or -ENOMEM (and then stops the other scanner too).
+ */
+static int scan_pids(struct scanner *s)
+{
+	struct scan_job *job = s->job;
+	size_t chunk = chunk_size(job), i, end;
+	int rc;
+
+	for (;;) {
+		i = atomic_fetch_add(&job->next, chunk);
+		if (i >= job->n_pids)
+			return 0;
+		end = i + chunk < job->n_pids ? i + chunk : job->n_pids;
+		for (; i < end; i++) {
+			size_t before = s->tab->n_procs;
+			char name[16];
+			int pfd;
+
+			if (atomic_load(&job->stop))
+				return 0;
+			if ((s->n_tried++ & 63) == 0 && pkguard_ctx_expired(job->ctx)) {
+				atomic_store(&job->stop, true);
+				return -PKGUARD_EDEADLINE;
+			}
+			/* One pinned directory fd per process: after the process dies, reads
+			 * through it fail with ESRCH instead of reaching a newcomer with the
+			 * same pid. */
+			snprintf(name, sizeof(name), "%d", (int)job->pids[i]);
+			pfd = openat(job->proc_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (pfd < 0)
+				continue; /* gone before we looked: it used nothing */
+			rc = scan_one(s, pfd, job->pids[i]);
+			close(pfd);
+			if (rc == 0 && s->tab->n_procs > before &&
+			    array_grow(&s->pos, &s->cap_pos, s->tab->n_procs, sizeof(*s->pos)) < 0)
+				rc = -ENOMEM;
+			if (rc < 0) {
+				atomic_store(&job->stop, true);
+				return rc;
+			}
+			if (s->tab->n_procs > before)
+				s->pos[before] = i;
+		}
 	}
-	*out = s.tab;
+}
+
+static void *scan_thread(void *arg)
+{
+	struct scanner *s = arg;
+
+	s->rc = scan_pids(s);
+	return NULL;
+}
+
+/* Append process P of scanner FROM's table to OUT's, its uses re-interned there. */
+static int merge_proc(struct scanner *out, const struct scanner *from, const struct pkguard_proc *p)
+{
+	const struct pkguard_proctab *tab = from->tab;
+	size_t index = out->tab->n_procs, u;
+	struct pkguard_proc *np;
+	int rc;
+
+	rc = new_proc(out, p->pid, &np);
+	if (rc < 0)
+		return rc;
+	*np = *p;
+	np->first_use = out->tab->n_uses;
+	np->n_uses = 0;
+	out->tab->n_procs++;
+	for (u = p->first_use; u < p->first_use + p->n_uses; u++) {
+		const struct pkguard_seen *sn = &tab->seen[tab->uses[u].seen];
+
+		/* In pid-list order, the first process to meet a file is the same as in one
+		 * pass, and so are the mapping and label it is remembered by. */
+		rc = add_use(out, np, index, sn->id, tab->uses[u].kind, sn->label,
+			     strlen(sn->label), sn->start, sn->end);
+		if (rc < 0)
+			return rc;
+	}
 	return 0;
+}
+
+/* One table from both scanners', in the order of the pid list. */
+static int merge(struct scanner *out, const struct scanner *a, const struct scanner *b)
+{
+	size_t i = 0, j = 0;
+	int rc = 0;
+
+	while (rc == 0 && (i < a->tab->n_procs || j < b->tab->n_procs)) {
+		if (j >= b->tab->n_procs || (i < a->tab->n_procs && a->pos[i] < b->pos[j]))
+			rc = merge_proc(out, a, &a->tab->procs[i++]);
+		else
+			rc = merge_proc(out, b, &b->tab->procs[j++]);
+	}
+	out->tab->n_scanned = a->tab->n_scanned + b->tab->n_scanned;
+	out->tab->n_maps = a->tab->n_maps + b->tab->n_maps;
+	out->tab->n_gone = a->tab->n_gone + b->tab->n_gone;
+	return rc;
+}
+
+/*
+ * Two threads when there are two CPUs to run them and enough processes to
+ * share: reading /proc is kernel work that runs in parallel (each process's
+ * address space has its own locks).
+ */
+static bool want_thread(const struct scan_job *job)
+{
+	cpu_set_t cpus;
+
+	if (job->opts->threads >= 2)
+		return true;
+	if (job->opts->threads == 1 || job->n_pids < 128)
+		return false;
+	return sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) >= 2;
+}
+
+/*
+ * Start S in a second thread, with every signal blocked there: the host
+ * program's handlers (rpm's, an apt hook's) keep running in its own threads.
+ * Returns 0, or an error number and then the caller scans alone.
+ */
+static int start_thread(pthread_t *thread, struct scanner *s)
+{
+	sigset_t all, old;
+	pthread_attr_t attr;
+	int rc;
+
+	rc = pthread_attr_init(&attr);
+	if (rc)
+		return rc;
+	/* The scan needs little stack: a few path buffers per call. */
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(thread, &attr, scan_thread, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	return rc;
+}
+
+int pkguard_proc_scan(struct pkguard_ctx *ctx, const struct pkguard_scan_opts *opts,
+		      struct pkguard_proctab **out)
+{
+	struct scan_job job = {.ctx = ctx, .opts = opts};
+	struct scanner s[3] = {0};
+	pthread_t thread;
+	bool threaded = false;
+	int rc;
+
+	*out = NULL;
+	job.proc_fd = pkguard_ctx_proc_fd(ctx);
+	if (job.proc_fd < 0)
+		return pkguard_fail(ctx, -PKGUARD_ENOPROC, "cannot scan processes");
+	job.have_self_mntns = fstatat(job.proc_fd, "self/ns/mnt", &job.self_mntns, 0) == 0;
+	atomic_init(&job.next, 0);
+	atomic_init(&job.stop, false);
+	rc = list_pids(&job);
+	if (rc < 0)
+		goto out;
+	rc = scanner_init(&s[0], &job);
+	if (rc < 0)
+		goto fail;
+	job.walk_fds = any_fd_locks(opts, &s[0]);
+	if (want_thread(&job) && pthread_mutex_init(&job.log_lock, NULL) == 0) {
+		job.threaded = true;
+		rc = scanner_init(&s[1], &job);
+		if (rc < 0)
+			goto fail;
+		threaded = start_thread(&thread, &s[1]) == 0;
+	}
+	rc = scan_pids(&s[0]);
+	if (threaded) {
+		pthread_join(thread, NULL);
+		if (rc == 0 || s[1].rc == -ENOMEM)
+			rc = s[1].rc;
+	}
+	if (rc == 0 && threaded) {
+		rc = scanner_init(&s[2], &job);
+		if (rc == 0)
+			rc = merge(&s[2], &s[0], &s[1]);
+		if (rc == 0) {
+			*out = s[2].tab;
+			s[2].tab = NULL;
+		}
+	} else if (rc == 0) {
+		*out = s[0].tab;
+		s[0].tab = NULL;
+	}
+fail:
+	if (rc == -PKGUARD_EDEADLINE)
+		rc = pkguard_fail(ctx, rc, "process scan stopped after %zu processes",
+				  s[0].tab->n_scanned + (s[1].tab ? s[1].tab->n_scanned : 0));
+	else if (rc < 0)
+		rc = pkguard_fail(ctx, rc, "cannot scan processes");
+out:
+	scanner_release(&s[0]);
+	scanner_release(&s[1]);
+	scanner_release(&s[2]);
+	if (job.threaded)
+		pthread_mutex_destroy(&job.log_lock);
+	free(job.pids);
+	return rc;
 }
 
 void pkguard_proctab_free(struct pkguard_proctab *tab)

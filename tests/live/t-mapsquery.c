@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * t-mapsquery: the two ways the scan reads /proc/PID/maps must give one
+ * answer (and so must a scan in two threads and one in one thread). The binary PROCMAP_QUERY ioctl
+ * (Linux 6.11+), which the scan prefers, and the text, which it falls back to, are compared on the
+ * live system: every process, every use, every label; and on children of this test that map files
+ * with hostile names (a newline, a fake " (deleted)", trailing spaces) and a file deleted since,
+ * whose labels are known. Fixture trees cannot test the ioctl: their maps are plain files.
+ *
+ * Root only (exit 77 otherwise), and 77 on a kernel without the ioctl.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pkguard/context.h"
+#include "pkguard/fileset.h"
+#include "pkguard/proc.h"
+
+/* As in core/src/proc/scan.c: only to learn whether this kernel has the ioctl. */
+struct procmap_query_probe {
+	uint64_t size, query_flags, query_addr, vma_start, vma_end, vma_flags, vma_page_size,
+		vma_offset, inode;
+	uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
+	uint64_t vma_name_addr, build_id_addr;
+};
+#define PROBE_PROCMAP_QUERY _IOWR('f', 17, struct procmap_query_probe)
+
+#define N_FILES 5
+static const char *const names[N_FILES] = {"plain", "new\nline", "fake (deleted)", "trail  ",
+					   "gone"};
+/* How each shows in maps: a newline as \012; a deleted file gets " (deleted)". */
+static const char *const shown[N_FILES] = {"plain", "new\\012line", "fake (deleted)", "trail  ",
+					   "gone (deleted)"};
+
+static int failures;
+
+__attribute__((format(printf, 1, 2))) static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "FAIL: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	failures++;
+}
+
+static bool have_query(void)
+{
+	struct procmap_query_probe q = {.size = sizeof(q), .query_flags = 0x30};
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = ioctl(fd, PROBE_PROCMAP_QUERY, &q) == 0 || errno == ENOENT;
+	close(fd);
+	return ok;
+}
+
+/* A child that maps every file of DIR, then waits to be killed (or dies with us). */
+static pid_t map_child(const char *dir)
+{
+	pid_t pid, parent = getpid();
+
+	pid = fork();
+	if (pid == 0) {
+		char path[512];
+		int i;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		for (i = 0; i < N_FILES; i++) {
+			int fd;
+
+			snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+			fd = open(path, O_RDONLY);
+			/* Two pages, two mappings of one file: its segments count once. */
+			if (fd < 0 ||
+			    mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0) == MAP_FAILED ||
+			    mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 4096) ==
+				    MAP_FAILED)
+				_exit(1);
+			close(fd);
+		}
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+static const struct pkguard_proc *find_proc(const struct pkguard_proctab *t, pid_t pid,
+					    uint64_t start)
+{
+	const struct pkguard_proc *p = pkguard_proctab_find(t, pid);
+
+	return p && p->start_time == start ? p : NULL;
+}
+
+/* Is use U of A (in table TA) also a use of B (in TB): same kind, identity and label? */
+static bool has_use(const struct pkguard_proctab *ta, const struct pkguard_use *u,
+		    const struct pkguard_proctab *tb, const struct pkguard_proc *b)
+{
+	const struct pkguard_seen *sa = &ta->seen[u->seen];
+	size_t i;
+
+	for (i = b->first_use; i < b->first_use + b->n_uses; i++) {
+		const struct pkguard_use *v = &tb->uses[i];
+		const struct pkguard_seen *sb = &tb->seen[v->seen];
+
+		if (v->kind == u->kind && sb->id.dev == sa->id.dev && sb->id.ino == sa->id.ino &&
+		    strcmp(sb->label, sa->label) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The processes that both scans saw as the same process (pid and start time)
+ * with the same uses. Returns the number of differing processes; those that
+ * are this test's children (KIDS) are reported as failures at once.
+ */
+static int compare(const struct pkguard_proctab *q, const struct pkguard_proctab *t,
+		   const pid_t *kids, int n_kids, bool report)
+{
+	size_t i, j;
+	int diff = 0, k;
+
+	for (i = 0; i < q->n_procs; i++) {
+		const struct pkguard_proc *a = &q->procs[i];
+		const struct pkguard_proc *b = find_proc(t, a->pid, a->start_time);
+		bool kid = false, same;
+
+		for (k = 0; k < n_kids; k++)
+			kid |= kids[k] == a->pid;
+		if (!b) {
+			if (kid)
+				fail("child %d is missing from the text scan", (int)a->pid);
+			continue;
+		}
+		same = a->n_uses == b->n_uses && a->state == b->state;
+		for (j = a->first_use; same && j < a->first_use + a->n_uses; j++)
+			same = has_use(q, &q->uses[j], t, b);
+		if (same)
+			continue;
+		diff++;
+		if (kid || report)
+			fail("process %d (%s): PROCMAP_QUERY and text differ", (int)a->pid,
+			     a->comm);
+	}
+	return diff;
+}
+
+/* The ioctl in two threads, the text in one: either going wrong shows as a difference. */
+static int scan(struct pkguard_ctx *ctx, const struct pkguard_fileset *want, bool text,
+		struct pkguard_proctab **tab)
+{
+	struct pkguard_scan_opts opts = {.want = want, .maps_text = text, .threads = text ? 1 : 2};
+	int rc = pkguard_proc_scan(ctx, &opts, tab);
+
+	if (rc < 0)
+		fprintf(stderr, "scan: %s\n", pkguard_ctx_errmsg(ctx));
+	return rc;
+}
+
+static void check_labels(const struct pkguard_proctab *tab, pid_t kid, const char *dir,
+			 const char *mode)
+{
+	const struct pkguard_proc *p = pkguard_proctab_find(tab, kid);
+	char want[512];
+	int i, found;
+	size_t u;
+
+	if (!p) {
+		fail("%s: child %d not found", mode, (int)kid);
+		return;
+	}
+	for (i = 0; i < N_FILES; i++) {
+		snprintf(want, sizeof(want), "%s/%s", dir, shown[i]);
+		found = 0;
+		for (u = p->first_use; u < p->first_use + p->n_uses; u++)
+			found += strcmp(tab->seen[tab->uses[u].seen].label, want) == 0;
+		if (found != 1)
+			fail("%s: the label '%s' is not one use of child %d", mode, want, (int)kid);
+	}
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/t-mapsquery.XXXXXX", path[512];
+	struct pkguard_proctab *q = NULL, *t = NULL;
+	struct pkguard_fileset *fs = NULL;
+	struct pkguard_ctx *ctx = NULL;
+	pid_t kids[2] = {-1, -1};
+	int i, attempt, diff = 0;
+	size_t target, n;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (geteuid() != 0) {
+		fprintf(stderr, "t-mapsquery: needs root\n");
+		return 77;
+	}
+	if (!have_query()) {
+		fprintf(stderr, "t-mapsquery: this kernel has no PROCMAP_QUERY\n");
+		return 77;
+	}
+	if (!mkdtemp(dir))
+		return 1;
+	for (i = 0; i < N_FILES; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		if (fd < 0 || ftruncate(fd, 8192) < 0)
+			return 1;
+		close(fd);
+	}
+	for (i = 0; i < 2; i++)
+		kids[i] = map_child(dir);
+	if (kids[0] < 0 || kids[1] < 0)
+		return 1;
+	/* Until the children have mapped: they print nothing, so poll their maps. */
+	for (i = 0; i < 2; i++) {
+		char maps[64], buf[1 << 16];
+		int tries;
+
+		snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)kids[i]);
+		for (tries = 0; tries < 500; tries++) {
+			FILE *f = fopen(maps, "r");
+			size_t len = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+			if (f)
+				fclose(f);
+			buf[len] = '\0';
+			if (strstr(buf, "/gone"))
+				break;
+			usleep(10000);
+		}
+	}
+	snprintf(path, sizeof(path), "%s/gone", dir);
+	unlink(path);
+
+	if (pkguard_ctx_new(&ctx) < 0 || pkguard_fileset_new(ctx, &fs) < 0 ||
+	    pkguard_fileset_add_target(fs, "t", NULL, NULL, NULL, &target) < 0)
+		return 1;
+	for (i = 0; i < N_FILES - 1; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		pkguard_fileset_add_path(fs, target, path);
+	}
+	n = pkguard_fileset_n_files(fs);
+	if (n != N_FILES - 1) {
+		fail("fileset: %zu files, not %d", n, N_FILES - 1);
+		return 1;
+	}
+
+	/* Everything on the system: processes come and go, so retry a mismatch a few times. */
+	for (attempt = 0; attempt < 5; attempt++) {
+		if (scan(ctx, NULL, false, &q) < 0 || scan(ctx, NULL, true, &t) < 0)
+			return 1;
+		diff = compare(q, t, kids, 2, false) + compare(t, q, kids, 2, false);
+		if (attempt == 0) {
+			check_labels(q, kids[0], dir, "query");
+			check_labels(t, kids[0], dir, "text");
+			printf("all processes: %zu and %zu scanned, %zu and %zu file-backed "
+			       "mappings, %zu and %zu files\n",
+			       q->n_scanned, t->n_scanned, q->n_maps, t->n_maps, q->n_seen,
+			       t->n_seen);
+		}
+		if (diff == 0 || failures) {
+			pkguard_proctab_free(q);
+			pkguard_proctab_free(t);
+			break;
+		}
+		if (attempt == 4) {
+			compare(q, t, kids, 2, true);
+			compare(t, q, kids, 2, true);
+		}
+		pkguard_proctab_free(q);
+		pkguard_proctab_free(t);
+	}
+	if (diff)
+		fail("the scans still differ in %d processes after 5 attempts", diff);
+
+	/* Only the fileset's files (a package check): both ways find both children alike. */
+	if (scan(ctx, fs, false, &q) < 0 || scan(ctx, fs, true, &t) < 0)
+		return 1;
+	for (i = 0; i < 2; i++) {
+		const struct pkguard_proc *a = pkguard_proctab_find(q, kids[i]);
+		const struct pkguard_proc *b = pkguard_proctab_find(t, kids[i]);
+
+		/* The four files still linked; "gone" is in no fileset. */
+		if (!a || !b || a->n_uses != N_FILES - 1 || b->n_uses != N_FILES - 1)
+			fail("check: child %d is not found using its 4 files both ways",
+			     (int)kids[i]);
+	}
+	if (compare(q, t, kids, 2, true) + compare(t, q, kids, 2, true))
+		fail("check: the scans differ");
+	pkguard_proctab_free(q);
+	pkguard_proctab_free(t);
+
+	for (i = 0; i < 2; i++) {
+		kill(kids[i], SIGKILL);
+		waitpid(kids[i], NULL, 0);
+	}
+	for (i = 0; i < N_FILES - 1; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+	pkguard_fileset_free(fs);
+	pkguard_ctx_free(ctx);
+	if (failures)
+		return 1;
+	printf("PROCMAP_QUERY and text agree\n");
+	return 0;
+}
