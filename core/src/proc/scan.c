@@ -17,6 +17,12 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#else
+#define VALGRIND_MAKE_MEM_DEFINED(addr, len) ((void)(addr), (void)(len))
+#endif
+
 #include "pkguard/proc.h"
 #include "util/internal.h"
 
@@ -321,8 +327,10 @@ static size_t query_label(struct scanner *s, int fd, const struct pkguard_maps_e
 	out = name + PATH_MAX;
 	q.vma_name_addr = (uintptr_t)name;
 	if (ioctl(fd, PROCMAP_QUERY, &q) < 0 || q.vma_start != e->start || q.inode != e->ino ||
-	    q.vma_name_size == 0)
+	    q.vma_name_size == 0 || q.vma_name_size > PATH_MAX)
 		return 0;
+	/* valgrind knows the struct from the ioctl number, not the name it points to. */
+	VALGRIND_MAKE_MEM_DEFINED(name, q.vma_name_size);
 	name[PATH_MAX - 1] = '\0';
 	for (i = 0; name[i]; i++) {
 		if (name[i] == '\n') {
@@ -897,7 +905,7 @@ static bool want_thread(const struct scan_job *job)
  */
 static int start_thread(pthread_t *thread, struct scanner *s)
 {
-	sigset_t all, old;
+	sigset_t all;
 	pthread_attr_t attr;
 	int rc;
 
@@ -907,9 +915,19 @@ static int start_thread(pthread_t *thread, struct scanner *s)
 	/* The scan needs little stack: a few path buffers per call. */
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 	sigfillset(&all);
+#ifdef PKGUARD_HAVE_ATTR_SIGMASK
+	/* Set on the new thread alone: the caller's mask is not touched, even briefly. */
+	rc = pthread_attr_setsigmask_np(&attr, &all);
+	if (rc == 0)
+		rc = pthread_create(thread, &attr, scan_thread, s);
+#else
+	/* Before glibc 2.32: the new thread inherits it; ours is put back at once. */
+	sigset_t old;
+
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(thread, &attr, scan_thread, s);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+#endif
 	pthread_attr_destroy(&attr);
 	return rc;
 }
