@@ -70,7 +70,11 @@ extern const struct pkguard_command cmd_post;
 /* Open the backend's database, or fail with a message naming the root. */
 int cli_open_pkgdb(struct cli *cli, struct pkguard_pkgdb **db);
 
-/* Scan every process and build INS->fs from the packages owning what they use. */
+/*
+ * Scan every process and build INS->fs from the packages owning what they
+ * use. The findings are left to the caller (pkguard_detect() or, counting
+ * only, pkguard_detect_each()).
+ */
 int inspection_run_all(struct cli *cli, struct pkguard_pkgdb *db, struct pkguard_inspection *ins);
 
 /* output.c */

@@ -38,52 +38,69 @@ static void add_sample(struct pkg_usage *u, const struct pkguard_proc *p)
 		strcat(u->sample, ", ...");
 }
 
+/* Distinct processes per package, counted as the findings go by. */
+struct tally {
+	const struct pkguard_inspection *ins;
+	struct pkg_usage *u;
+	size_t *last;	/* per target: the last process counted */
+	bool *last_exe; /* ... and whether it counted as an instance */
+};
+
+/* Findings come grouped by process, so a per-package "last process" marker dedupes. */
+static int count_finding(void *userdata, const struct pkguard_finding *f)
+{
+	struct tally *t = userdata;
+	struct pkg_usage *pu;
+
+	if (f->target == PKGUARD_TARGET_ANY)
+		return 0;
+	pu = &t->u[f->target];
+	if (t->last[f->target] != f->proc) {
+		t->last[f->target] = f->proc;
+		t->last_exe[f->target] = false;
+		pu->users++;
+	}
+	/* An instance runs a file of the package; it counts once, as an instance. */
+	if (f->reason == PKGUARD_REASON_EXE && !t->last_exe[f->target]) {
+		t->last_exe[f->target] = true;
+		pu->users--;
+		pu->instances++;
+		add_sample(pu, &t->ins->procs->procs[f->proc]);
+	}
+	return 0;
+}
+
 /*
- * Count distinct processes per package. Findings come grouped by process, so
- * a per-package "last process" marker dedupes in one pass.
+ * Count the packages' users, from the findings kept for JSON or, for the
+ * text report, as they are found (the findings of every mapping of every
+ * process would be most of scan's memory on a busy host).
  */
 static int tally(const struct pkguard_inspection *ins, struct pkg_usage **out, size_t *n_out)
 {
 	size_t n = pkguard_fileset_n_targets(ins->fs), i;
-	struct pkg_usage *u = calloc(n ? n : 1, sizeof(*u));
-	size_t *last = calloc(n ? n : 1, sizeof(*last));
-	bool *last_exe = calloc(n ? n : 1, sizeof(*last_exe));
+	struct tally t = {ins, calloc(n ? n : 1, sizeof(*t.u)), calloc(n ? n : 1, sizeof(*t.last)),
+			  calloc(n ? n : 1, sizeof(*t.last_exe))};
 
-	if (!u || !last || !last_exe) {
-		free(u);
-		free(last);
-		free(last_exe);
+	if (!t.u || !t.last || !t.last_exe) {
+		free(t.u);
+		free(t.last);
+		free(t.last_exe);
 		return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		u[i].target = i;
-		last[i] = SIZE_MAX;
+		t.u[i].target = i;
+		t.last[i] = SIZE_MAX;
 	}
-	for (i = 0; i < ins->findings->n; i++) {
-		const struct pkguard_finding *f = &ins->findings->items[i];
-		const struct pkguard_proc *p = &ins->procs->procs[f->proc];
-		struct pkg_usage *pu;
-
-		if (f->target == PKGUARD_TARGET_ANY)
-			continue;
-		pu = &u[f->target];
-		if (last[f->target] != f->proc) {
-			last[f->target] = f->proc;
-			last_exe[f->target] = false;
-			pu->users++;
-		}
-		/* An instance runs a file of the package; it counts once, as an instance. */
-		if (f->reason == PKGUARD_REASON_EXE && !last_exe[f->target]) {
-			last_exe[f->target] = true;
-			pu->users--;
-			pu->instances++;
-			add_sample(pu, p);
-		}
+	if (ins->findings) {
+		for (i = 0; i < ins->findings->n; i++)
+			count_finding(&t, &ins->findings->items[i]);
+	} else {
+		pkguard_detect_each(ins->fs, ins->procs, count_finding, &t);
 	}
-	free(last);
-	free(last_exe);
-	qsort(u, n, sizeof(*u), by_use);
-	*out = u;
+	free(t.last);
+	free(t.last_exe);
+	qsort(t.u, n, sizeof(*t.u), by_use);
+	*out = t.u;
 	*n_out = n;
 	return 0;
 }
@@ -176,6 +193,9 @@ static int run_scan(struct cli *cli, int argc, char **argv)
 	if (rc == 0)
 		rc = inspection_run_all(cli, db, &ins);
 	cli->backend->close(db);
+	/* JSON lists every finding; the text report only counts them. */
+	if (rc == 0 && cli->json)
+		rc = pkguard_detect(cli->ctx, ins.fs, ins.procs, &ins.findings);
 	if (rc == 0)
 		rc = tally(&ins, &u, &n);
 	if (rc == 0 && cli->json)

@@ -51,6 +51,18 @@ struct pkguard_findings {
 int pkguard_detect(struct pkguard_ctx *ctx, const struct pkguard_fileset *fs,
 		   const struct pkguard_proctab *tab, struct pkguard_findings **out);
 
+/* Called once per finding; a non-zero return stops the walk and is returned. */
+typedef int (*pkguard_finding_fn)(void *userdata, const struct pkguard_finding *finding);
+
+/*
+ * The same findings, in the same order, handed to FN one at a time and not
+ * kept: for a caller that only counts them (scan), whose memory would
+ * otherwise grow with every mapping of every process. ITEM is valid during
+ * the call only. Returns 0 or FN's non-zero value.
+ */
+int pkguard_detect_each(const struct pkguard_fileset *fs, const struct pkguard_proctab *tab,
+			pkguard_finding_fn fn, void *userdata);
+
 void pkguard_findings_free(struct pkguard_findings *f);
 
 /* "exe", "map", "lock", "gone", "denied". */

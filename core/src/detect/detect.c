@@ -28,23 +28,22 @@ static enum pkguard_reason reason_of(const struct pkguard_proc *p, enum pkguard_
 	return PKGUARD_REASON_MAP;
 }
 
-int pkguard_detect(struct pkguard_ctx *ctx, const struct pkguard_fileset *fs,
-		   const struct pkguard_proctab *tab, struct pkguard_findings **out)
+int pkguard_detect_each(const struct pkguard_fileset *fs, const struct pkguard_proctab *tab,
+			pkguard_finding_fn fn, void *userdata)
 {
-	struct pkguard_findings *f;
-	size_t cap = 0, i, u;
+	size_t i, u;
+	int rc;
 
-	f = calloc(1, sizeof(*f));
-	if (!f)
-		return pkguard_fail(ctx, -ENOMEM, "cannot collect findings");
 	for (i = 0; i < tab->n_procs; i++) {
 		const struct pkguard_proc *p = &tab->procs[i];
 
 		if (p->state == PKGUARD_PROC_DENIED) {
-			if (push(f, &cap,
-				 (struct pkguard_finding){PKGUARD_TARGET_ANY, i,
-							  PKGUARD_REASON_DENIED, NULL, NULL}) < 0)
-				goto nomem;
+			struct pkguard_finding item = {PKGUARD_TARGET_ANY, i, PKGUARD_REASON_DENIED,
+						       NULL, NULL};
+
+			rc = fn(userdata, &item);
+			if (rc)
+				return rc;
 			continue;
 		}
 		for (u = p->first_use; u < p->first_use + p->n_uses; u++) {
@@ -57,16 +56,38 @@ int pkguard_detect(struct pkguard_ctx *ctx, const struct pkguard_fileset *fs,
 							       reason_of(p, tab->uses[u].kind),
 							       file, seen};
 
-				if (push(f, &cap, item) < 0)
-					goto nomem;
+				rc = fn(userdata, &item);
+				if (rc)
+					return rc;
 			}
 		}
 	}
-	*out = f;
 	return 0;
-nomem:
-	pkguard_findings_free(f);
-	return pkguard_fail(ctx, -ENOMEM, "cannot collect findings");
+}
+
+struct collect {
+	struct pkguard_findings *f;
+	size_t cap;
+};
+
+static int collect_one(void *userdata, const struct pkguard_finding *item)
+{
+	struct collect *c = userdata;
+
+	return push(c->f, &c->cap, *item);
+}
+
+int pkguard_detect(struct pkguard_ctx *ctx, const struct pkguard_fileset *fs,
+		   const struct pkguard_proctab *tab, struct pkguard_findings **out)
+{
+	struct collect c = {calloc(1, sizeof(*c.f)), 0};
+
+	if (!c.f || pkguard_detect_each(fs, tab, collect_one, &c) < 0) {
+		pkguard_findings_free(c.f);
+		return pkguard_fail(ctx, -ENOMEM, "cannot collect findings");
+	}
+	*out = c.f;
+	return 0;
 }
 
 void pkguard_findings_free(struct pkguard_findings *f)
