@@ -42,6 +42,8 @@ void pkguard_run_target_title(const struct pkguard_run *r, size_t t, char *buf, 
 void pkguard_run_findings(const struct pkguard_run *r, size_t t, FILE *out, const char *indent)
 {
 	struct pkguard_escslots e = {0};
+	uid_t user_uid = 0;
+	char user[64] = "";
 	static const char *const headers[] = {"REASON",	 "PID",	 "USER", "UNIT",
 					      "COMMAND", "FILE", "NOTE"};
 	const struct pkguard_findings *f = r->ins.findings;
@@ -54,14 +56,18 @@ void pkguard_run_findings(const struct pkguard_run *r, size_t t, FILE *out, cons
 		const struct pkguard_proc *p = &r->ins.procs->procs[x->proc];
 		const char *note = pkguard_finding_note(r->cfg, x, p);
 		const char *row[7];
-		char pid[16], user[64];
+		char pid[16];
 
 		if (x->target != t)
 			continue;
 		snprintf(pid, sizeof(pid), "%d", (int)p->pid);
 		row[0] = pkguard_reason_name(x->reason);
 		row[1] = pid;
-		row[2] = pkguard_user_name(p->uid, user, sizeof(user));
+		/* Runs of processes share a user: the password database is read once per run. */
+		if (p->uid != user_uid || !user[0])
+			pkguard_user_name(p->uid, user, sizeof(user));
+		user_uid = p->uid;
+		row[2] = user;
 		row[3] = p->unit[0] ? pkguard_escslots(&e, 1, p->unit) : "-";
 		row[4] = pkguard_escslots(&e, 2, p->comm);
 		row[5] = x->file ? pkguard_escslots(&e, 3, x->file->path)
