@@ -315,6 +315,7 @@ static rpmRC pkguard_tsm_pre(rpmPlugin plugin, rpmts ts)
 	struct pkguard_run_opts opts = run_opts(p, ts, "rpm plugin");
 	struct pkguard_run r = {0};
 	struct targets t = {0};
+	char msg[256];
 	bool refuse;
 	int rc;
 
@@ -330,6 +331,16 @@ static rpmRC pkguard_tsm_pre(rpmPlugin plugin, rpmts ts)
 	}
 	/* A fresh install replaces nothing that could be running. */
 	if (t.n == 0) {
+		targets_free(&t);
+		return RPMRC_OK;
+	}
+	/* rpm --noplugins has no dnf or zypper counterpart: this is the one for all three. */
+	snprintf(msg, sizeof(msg),
+		 "disabled by PKGUARD_DISABLE=1 for this rpm transaction: %zu installed "
+		 "package%s replaced or erased without a check",
+		 t.n, t.n == 1 ? "" : "s");
+	if (pkguard_run_disabled(p->ctx, &opts, msg)) {
+		p->post_due = opts.mode == PKGUARD_RUN_ACT;
 		targets_free(&t);
 		return RPMRC_OK;
 	}

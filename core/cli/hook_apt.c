@@ -129,12 +129,9 @@ out:
  * the escape hatch when pkguard is in the way and must not be, recorded so
  * that a skipped check stays visible (threats.md #19, #20).
  */
-static void run_disabled(struct cli *cli, const struct pkguard_apt_hook *hook, bool parsed)
+static bool disabled(struct cli *cli, const struct pkguard_apt_hook *hook, bool parsed)
 {
-	struct pkguard_run_info info = {ENTRY, cli->backend ? cli->backend->name : NULL,
-					pkguard_ctx_root(cli->ctx)};
-	struct pkguard_state *st = NULL;
-	int64_t run_id = 0;
+	struct pkguard_run_opts opts = cli_run_opts(cli, PKGUARD_RUN_ACT, ENTRY);
 	char msg[256];
 
 	if (parsed)
@@ -145,20 +142,11 @@ static void run_disabled(struct cli *cli, const struct pkguard_apt_hook *hook, b
 	else
 		snprintf(msg, sizeof(msg),
 			 "disabled by PKGUARD_DISABLE=1 for this apt run: nothing checked");
-	fprintf(stderr, "pkguard: warning: %s\n", msg);
-	if (cli_open_state(cli, &st) < 0 || pkguard_state_run_begin(st, &info, &run_id) < 0) {
-		fprintf(stderr, "pkguard: warning: not recorded: %s\n",
-			pkguard_ctx_errmsg(cli->ctx));
-	} else {
-		pkguard_state_add_event(st, run_id, "warning", msg);
-		pkguard_state_run_end(st, run_id, "allow", NULL);
-	}
-	pkguard_state_close(st);
+	return pkguard_run_disabled(cli->ctx, &opts, msg);
 }
 
 int hook_apt(struct cli *cli, int argc, char **argv)
 {
-	const char *disable = secure_getenv("PKGUARD_DISABLE");
 	struct pkguard_apt_hook hook = {0};
 	struct pkguard_run_target *targets = NULL;
 	char *buf = NULL;
@@ -173,20 +161,13 @@ int hook_apt(struct cli *cli, int argc, char **argv)
 	rc = info_fd(cli, &fd);
 	if (rc < 0)
 		return rc;
-	if (disable && disable[0] && strcmp(disable, "1") != 0)
-		fprintf(stderr,
-			"pkguard: warning: PKGUARD_DISABLE='%s' is ignored: only "
-			"PKGUARD_DISABLE=1 turns pkguard off\n",
-			esc(0, disable));
-
 	rc = read_stream(cli, fd, &buf, &len);
 	if (rc == 0) {
 		rc = pkguard_apt_hook_parse(buf, len, &hook);
 		if (rc < 0)
 			pkguard_fail(cli->ctx, rc, "%s", hook.error);
 	}
-	if (disable && strcmp(disable, "1") == 0) {
-		run_disabled(cli, &hook, rc == 0);
+	if (disabled(cli, &hook, rc == 0)) {
 		rc = 0;
 		goto out;
 	}

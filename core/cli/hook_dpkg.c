@@ -848,39 +848,16 @@ static int deb_targets(struct cli *cli, const struct dpkg_proc *d, const struct 
 /*
  * PKGUARD_DISABLE=1 dpkg ...: the admin's way to let one dpkg run through
  * unchecked (dpkg has no option that skips a configured hook), the same
- * variable and the same words as for apt (hook_apt.c). Said loudly and
- * recorded, so that a skipped check stays visible (threats.md #19, #20).
+ * variable and the same words as for apt and rpm (pkguard_run_disabled()).
  */
 static bool disabled(struct cli *cli, const char *action)
 {
-	const char *v = secure_getenv("PKGUARD_DISABLE"), *root = getenv("DPKG_ROOT");
-	struct pkguard_run_info info = {ENTRY, "dpkg",
-					root && root[0] ? root : pkguard_ctx_root(cli->ctx)};
-	struct pkguard_state *st = NULL;
-	int64_t run_id = 0;
+	struct pkguard_run_opts opts = cli_run_opts(cli, PKGUARD_RUN_ACT, ENTRY);
 	char msg[256];
 
-	if (!v || !v[0])
-		return false;
-	if (strcmp(v, "1") != 0) {
-		fprintf(stderr,
-			"pkguard: warning: PKGUARD_DISABLE='%s' is ignored: only "
-			"PKGUARD_DISABLE=1 turns pkguard off\n",
-			esc(0, v));
-		return false;
-	}
 	snprintf(msg, sizeof(msg),
 		 "disabled by PKGUARD_DISABLE=1 for this dpkg run: dpkg --%s not checked", action);
-	fprintf(stderr, "pkguard: warning: %s\n", msg);
-	if (cli_open_state(cli, &st) < 0 || pkguard_state_run_begin(st, &info, &run_id) < 0) {
-		fprintf(stderr, "pkguard: warning: not recorded: %s\n",
-			pkguard_ctx_errmsg(cli->ctx));
-	} else {
-		pkguard_state_add_event(st, run_id, "warning", msg);
-		pkguard_state_run_end(st, run_id, "allow", NULL);
-	}
-	pkguard_state_close(st);
-	return true;
+	return pkguard_run_disabled(cli->ctx, &opts, msg);
 }
 
 static bool modifies_files(const char *action)

@@ -6,6 +6,7 @@
 #    the database still says 1.0 and the files are 1.0's;
 #  - a test transaction (rpm -U --test) decides the same and changes nothing;
 #  - a plugin that cannot start drops out with a warning, rpm goes on;
+#  - PKGUARD_DISABLE=1 lets one transaction through, said and recorded;
 #  - an erase is refused like an upgrade;
 #  - `pkguard allow --once` lets the next transaction through, not the one
 #    after it;
@@ -61,6 +62,17 @@ expect "bad option: rpm exits 0" eq "$RC" 0
 expect "bad option: names it" rpm_said "^warning: pkguard: plugin option '--bogus' is unknown"
 expect "bad option: says it does not guard" rpm_said "^warning: pkguard: the plugin cannot start: transactions are NOT guarded"
 expect "bad option: still 1.0" eq "$(rpm_version demo-daemon)" 1.0
+
+# --- PKGUARD_DISABLE=1: one transaction unchecked, said and recorded.
+PKGUARD_DISABLE=1 rpm_run -U --test "$(rpm_file demo-daemon 2.0)"
+expect "PKGUARD_DISABLE=1: rpm exits 0" eq "$RC" 0
+expect "PKGUARD_DISABLE=1: said" \
+  rpm_said "^warning: pkguard: disabled by PKGUARD_DISABLE=1 for this rpm transaction: 1 installed package"
+expect "PKGUARD_DISABLE=1: recorded" eq \
+  "$(sq "SELECT count(*) FROM events WHERE message LIKE 'disabled by PKGUARD_DISABLE=1%'")" 1
+PKGUARD_DISABLE=yes rpm_run -U --test "$(rpm_file demo-daemon 2.0)"
+expect "PKGUARD_DISABLE=yes: ignored, refused" eq "$RC" 1
+expect "PKGUARD_DISABLE=yes: says it is ignored" rpm_said "PKGUARD_DISABLE='yes' is ignored"
 
 # --- erase
 rpm_run -e demo-daemon

@@ -127,6 +127,18 @@ bool pkguard_run_fail_open(struct pkguard_ctx *ctx, const struct pkguard_run_opt
 			   const char *stage);
 
 /*
+ * PKGUARD_DISABLE=1 in the environment of the package manager: the admin's
+ * way to let one transaction through unchecked, where the package manager
+ * has no switch that skips pkguard. Returns true when it is set to "1":
+ * MSG ("disabled by PKGUARD_DISABLE=1 for this apt run: ...") is logged as a
+ * warning and recorded as a run of its own (verdict allow), so that a
+ * skipped check stays visible. Any other value is warned about and ignored
+ * (false). The environment is only read.
+ */
+bool pkguard_run_disabled(struct pkguard_ctx *ctx, const struct pkguard_run_opts *opts,
+			  const char *msg);
+
+/*
  * What a package manager's user reads about the run, one message per line
  * on OUT, each starting "pkguard: ": refusals in full (processes, policy,
  * the way out), warnings and what acting did in short.

@@ -707,3 +707,36 @@ bool pkguard_run_fail_open(struct pkguard_ctx *ctx, const struct pkguard_run_opt
 	pkguard_run_release(&r);
 	return block;
 }
+
+bool pkguard_run_disabled(struct pkguard_ctx *ctx, const struct pkguard_run_opts *opts,
+			  const char *msg)
+{
+	struct pkguard_run_info info = {opts->entry, opts->backend ? opts->backend->name : NULL,
+					pkguard_ctx_root(ctx)};
+	const char *v = secure_getenv("PKGUARD_DISABLE");
+	struct pkguard_state *st = NULL;
+	int64_t run_id = 0;
+	char *shown;
+
+	if (!v || !v[0])
+		return false;
+	if (strcmp(v, "1") != 0) {
+		shown = pkguard_escape(v, strlen(v));
+		pkguard_log(ctx, PKGUARD_LOG_WARN,
+			    "PKGUARD_DISABLE='%s' is ignored: only PKGUARD_DISABLE=1 turns pkguard "
+			    "off",
+			    shown ? shown : "?");
+		free(shown);
+		return false;
+	}
+	pkguard_log(ctx, PKGUARD_LOG_WARN, "%s", msg);
+	if (pkguard_run_open_state(ctx, opts->state_path, &st) < 0 ||
+	    pkguard_state_run_begin(st, &info, &run_id) < 0) {
+		pkguard_log(ctx, PKGUARD_LOG_WARN, "not recorded: %s", pkguard_ctx_errmsg(ctx));
+	} else {
+		pkguard_state_add_event(st, run_id, "warning", msg);
+		pkguard_state_run_end(st, run_id, "allow", NULL);
+	}
+	pkguard_state_close(st);
+	return true;
+}
