@@ -8,7 +8,8 @@
 #    the database still says 1.0;
 #  - allow --once: the test transaction must not use the override up, or
 #    the real one would refuse: the upgrade goes through, and the override
-#    is consumed once.
+#    is consumed once;
+#  - PKGUARD_DISABLE=1 in dnf's environment lets one dnf run through.
 # dnf reads rpm's macros from ~/.rpmmacros: HOME points at a directory of
 # the test's own, which names the database path and the plugin; nothing of
 # the host's rpm or dnf configuration is read for plugins or changed
@@ -25,6 +26,7 @@ command -v dnf >/dev/null || {
 }
 make_rpm demo-daemon 1.0 fill_daemon
 make_rpm demo-daemon 2.0 fill_daemon
+make_rpm demo-daemon 3.0 fill_daemon
 mkdir -p "$T/home"
 cat >"$T/home/.rpmmacros" <<MACROS_END
 %_dbpath /var/lib/rpm
@@ -80,6 +82,17 @@ expect "allow --once: the override consumed once" eq \
   "$(sq "SELECT count(*) FROM overrides WHERE package = 'demo-daemon' AND consumed IS NOT NULL")" 1
 expect "allow --once: the post step ran" eq \
   "$(sq "SELECT entry || ' ' || verdict FROM runs ORDER BY id DESC LIMIT 1")" "post rpm done"
+
+# --- PKGUARD_DISABLE=1 in dnf's environment: librpm runs in dnf's process.
+stop "$daemon"
+start_daemon
+daemon=$DAEMON_PID
+PKGUARD_DISABLE=1 dnf_run install "$(rpm_file demo-daemon 3.0)"
+expect "PKGUARD_DISABLE=1: dnf exits 0" eq "$RC" 0
+expect "PKGUARD_DISABLE=1: 3.0 installed" eq "$(rpm_version demo-daemon)" 3.0
+expect "PKGUARD_DISABLE=1: said" rpm_said "pkguard: disabled by PKGUARD_DISABLE=1 for this rpm transaction"
+expect "PKGUARD_DISABLE=1: recorded for both passes" eq \
+  "$(sq "SELECT count(*) FROM events WHERE message LIKE 'disabled by PKGUARD_DISABLE=1%'")" 2
 
 stop "$daemon"
 rpm_finish
