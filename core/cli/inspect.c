@@ -9,11 +9,7 @@
 
 int cli_open_pkgdb(struct cli *cli, struct pkguard_pkgdb **db)
 {
-	if (!cli->backend)
-		return pkguard_fail(cli->ctx, -PKGUARD_EUSAGE,
-				    "no package manager of this build manages '%s' (try --backend)",
-				    pkguard_ctx_root(cli->ctx));
-	return cli->backend->open(cli->ctx, db);
+	return pkguard_pkgdb_open(cli->ctx, cli->backend, db);
 }
 
 /* A path label can be looked up as a file name only if it is one. */
@@ -28,8 +24,6 @@ static bool plausible_path(const char *label)
 struct owner_ctx {
 	struct pkguard_fileset *fs;
 	const char *path;
-	/* Package names already made targets: name -> target index, kept in the fileset. */
-	int rc;
 	const char *const *paths; /* owners_many()'s */
 };
 
@@ -108,11 +102,12 @@ int inspection_run_all(struct cli *cli, struct pkguard_pkgdb *db, struct pkguard
 		struct owner_ctx o = {.fs = ins->fs, .paths = paths};
 
 		rc = cli->backend->owners_many(db, paths, n_paths, add_owner_of, &o);
-	}
-	for (i = 0; !cli->backend->owners_many && i < n_paths && rc == 0; i++) {
-		struct owner_ctx o = {ins->fs, paths[i], 0, NULL};
+	} else {
+		for (i = 0; i < n_paths && rc == 0; i++) {
+			struct owner_ctx o = {.fs = ins->fs, .path = paths[i]};
 
-		rc = cli->backend->owners(db, o.path, add_owner, &o);
+			rc = cli->backend->owners(db, o.path, add_owner, &o);
+		}
 	}
 	free(paths);
 	if (rc < 0)

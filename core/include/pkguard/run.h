@@ -33,10 +33,17 @@ struct pkguard_inspection {
 	double seconds;
 };
 
+/*
+ * Open BACKEND's database of the context's root, or fail with a message
+ * naming the root when no backend manages it (BACKEND NULL).
+ */
+int pkguard_pkgdb_open(struct pkguard_ctx *ctx, const struct pkguard_pkgdb_ops *backend,
+		       struct pkguard_pkgdb **db);
+
 /* Add every installed file of package NAME, as BACKEND knows it, to FS as a new target. */
-int pkguard_fileset_add_package(struct pkguard_ctx *ctx, const struct pkguard_pkgdb_ops *backend,
-				struct pkguard_pkgdb *db, struct pkguard_fileset *fs,
-				const char *name, const char *new_version);
+int pkguard_fileset_add_package(const struct pkguard_pkgdb_ops *backend, struct pkguard_pkgdb *db,
+				struct pkguard_fileset *fs, const char *name,
+				const char *new_version);
 
 /* Scan /proc (and /proc/locks) for the files of INS->fs and collect the findings. */
 int pkguard_inspect(struct pkguard_ctx *ctx, struct pkguard_inspection *ins);

@@ -37,15 +37,25 @@ static int add_path(void *userdata, const struct pkguard_pkginfo *pkg, const cha
 	return pkguard_fileset_add_path(a->fs, a->target, path);
 }
 
-int pkguard_fileset_add_package(struct pkguard_ctx *ctx, const struct pkguard_pkgdb_ops *backend,
-				struct pkguard_pkgdb *db, struct pkguard_fileset *fs,
-				const char *name, const char *new_version)
+int pkguard_pkgdb_open(struct pkguard_ctx *ctx, const struct pkguard_pkgdb_ops *backend,
+		       struct pkguard_pkgdb **db)
+{
+	*db = NULL;
+	if (!backend)
+		return pkguard_fail(ctx, -PKGUARD_EUSAGE,
+				    "no package manager of this build manages '%s' (try --backend)",
+				    pkguard_ctx_root(ctx));
+	return backend->open(ctx, db);
+}
+
+int pkguard_fileset_add_package(const struct pkguard_pkgdb_ops *backend, struct pkguard_pkgdb *db,
+				struct pkguard_fileset *fs, const char *name,
+				const char *new_version)
 {
 	struct version_of v = {0};
 	struct add_paths a = {fs, 0};
 	int rc;
 
-	(void)ctx;
 	rc = backend->lookup(db, name, remember_version, &v);
 	if (rc == 0)
 		rc = pkguard_fileset_add_target(fs, name, v.count == 1 ? v.arch : NULL, v.version,

@@ -106,12 +106,8 @@ void pkguard_post(struct pkguard_ctx *ctx, const struct pkguard_run_opts *opts)
 		rc = pkguard_state_run_begin(st, &info, &run_id);
 	if (rc == 0)
 		rc = pkguard_start_stopped_units(ctx, st);
-	if (rc >= 0 && !db) {
-		rc = opts->backend ? opts->backend->open(ctx, &db)
-				   : pkguard_fail(ctx, -PKGUARD_EUSAGE,
-						  "no package manager of this build manages '%s'",
-						  pkguard_ctx_root(ctx));
-	}
+	if (rc >= 0 && !db)
+		rc = pkguard_pkgdb_open(ctx, opts->backend, &db);
 	if (rc >= 0)
 		rc = pkguard_restarts_collect(ctx, opts->backend, db, &res);
 	if (db && db != opts->db)

@@ -58,7 +58,7 @@ static int add_targets(struct pkguard_run *r, struct pkguard_pkgdb *db,
 			rc = add_listed(r, &targets[i]);
 			continue;
 		}
-		rc = db ? pkguard_fileset_add_package(r->ctx, r->opts.backend, db, r->ins.fs,
+		rc = db ? pkguard_fileset_add_package(r->opts.backend, db, r->ins.fs,
 						      targets[i].name, targets[i].new_version)
 			: -PKGUARD_ENOPKG;
 		/* Not installed: a fresh install replaces nothing that could be running. */
@@ -533,12 +533,7 @@ static int build_fileset(struct pkguard_run *r, const struct pkguard_run_target 
 	for (i = 0; i < n; i++)
 		listed &= targets[i].files != NULL;
 	if (!db && !listed) {
-		if (!r->opts.backend)
-			return pkguard_fail(
-				r->ctx, -PKGUARD_EUSAGE,
-				"no package manager of this build manages '%s' (try --backend)",
-				pkguard_ctx_root(r->ctx));
-		rc = r->opts.backend->open(r->ctx, &db);
+		rc = pkguard_pkgdb_open(r->ctx, r->opts.backend, &db);
 		if (rc < 0)
 			return rc;
 	}
