@@ -105,19 +105,6 @@ APT_END
   fi
 }
 
-# policy TEXT: pkguard's configuration from now on ([pkguard] defaults
-# first). Processes pkguard cannot read are ignored: some sandboxes deny even
-# root their pid 1, which would otherwise turn every allow into a warning
-# (denied = warn) or make every package look in use (the default). All the
-# processes these tests start are readable. The path stays $PKGUARD_CONF:
-# the apt snippet names it.
-policy()
-{
-  printf '[pkguard]\ndenied = ignore\n%s\n[package demo-job]\nlockfile = %s\n' \
-    "$1" "$JOB_LOCK" >"$T/pkguard.conf"
-  PKGUARD_CONF=$T/pkguard.conf
-}
-
 # apt_snippet: the pkguard snippet in apt's private parts directory: a test
 # copy of hooks/apt/50pkguard with /usr/sbin/pkguard replaced by the build's
 # pkguard and "--root $R --config $PKGUARD_CONF --state $STATE" before
@@ -157,23 +144,6 @@ pkg_state()
 selection()
 {
   dpkg --root="$R" --get-selections "$1" 2>/dev/null | awk '{ print $2 }'
-}
-
-# One value from the state database.
-sq()
-{
-  sqlite3 "$STATE" "$1"
-}
-
-# The action of the last decision recorded for package NAME.
-last_action()
-{
-  sq "SELECT action FROM targets WHERE name = '$1' ORDER BY id DESC LIMIT 1"
-}
-
-inode()
-{
-  stat -c %i "$1"
 }
 
 # make_demo_deb NAME VERSION SETUP: a package tree $T/src/NAME-VERSION

@@ -9,7 +9,8 @@
 #                /var/lib/demo-job/.lock, certbot-style: root's, 0600, not a
 #                package file, while it works), /usr/share/demo-job/version
 #   demo-other   /usr/share/demo-other/version, used by no one
-# Each fill_NAME TREE VERSION puts one version's files into TREE.
+# Each fill_NAME TREE VERSION puts one version's files into TREE. Also the
+# helpers both package managers' tests use on $T and $STATE.
 
 DAEMON=/usr/bin/demo-daemon
 HELPER=/usr/libexec/demo-daemon/demo-helper
@@ -45,4 +46,34 @@ start_daemon()
   hold "$R$DAEMON" "$R$HELPER" 2
   DAEMON_PID=$READY
   wait_for "$HOLD_ERR" "^ran $R$HELPER: status 0\$"
+}
+
+# policy TEXT: pkguard's configuration from now on ([pkguard] defaults
+# first). Processes pkguard cannot read are ignored: some sandboxes deny even
+# root their pid 1, which would otherwise turn every allow into a warning
+# (denied = warn) or make every package look in use (the default). All the
+# processes these tests start are readable. The path stays $PKGUARD_CONF:
+# the hook snippet or the plugin's macro names it.
+policy()
+{
+  printf '[pkguard]\ndenied = ignore\n%s\n[package demo-job]\nlockfile = %s\n' \
+    "$1" "$JOB_LOCK" >"$T/pkguard.conf"
+  PKGUARD_CONF=$T/pkguard.conf
+}
+
+# One value from the state database.
+sq()
+{
+  sqlite3 "$STATE" "$1"
+}
+
+# The action of the last decision recorded for package NAME.
+last_action()
+{
+  sq "SELECT action FROM targets WHERE name = '$1' ORDER BY id DESC LIMIT 1"
+}
+
+inode()
+{
+  stat -c %i "$1"
 }

@@ -79,14 +79,6 @@ host_rpm_sums()
   find /var/lib/rpm "$HOME/.rpmdb" -type f -exec md5sum {} + 2>/dev/null | sort || :
 }
 
-# policy TEXT: pkguard's configuration from now on, as apt-lib.sh's.
-policy()
-{
-  printf '[pkguard]\ndenied = ignore\n%s\n[package demo-job]\nlockfile = %s\n' \
-    "$1" "$JOB_LOCK" >"$T/pkguard.conf"
-  PKGUARD_CONF=$T/pkguard.conf
-}
-
 # make_rpm NAME VERSION FILL: a package tree filled by FILL (demos.sh),
 # built into $RPMS as NAME-VERSION-1.ARCH.rpm. Every file is listed, and
 # the directories named after the package are owned. No debuginfo, no
@@ -199,21 +191,6 @@ pgr()
 {
   PKGUARD_CONF=$T/pkguard.conf
   pg --root "$R" "$@"
-}
-
-sq()
-{
-  sqlite3 "$STATE" "$1"
-}
-
-last_action()
-{
-  sq "SELECT action FROM targets WHERE name = '$1' ORDER BY id DESC LIMIT 1"
-}
-
-inode()
-{
-  stat -c %i "$1"
 }
 
 
