@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * t-mapsquery: the two ways the scan reads /proc/PID/maps must give one
- * answer (and so must a scan in two threads and one in one thread). The binary PROCMAP_QUERY ioctl
- * (Linux 6.11+), which the scan prefers, and the text, which it falls back to, are compared on the
- * live system: every process, every use, every label; and on children of this test that map files
- * with hostile names (a newline, a fake " (deleted)", trailing spaces) and a file deleted since,
- * whose labels are known. Fixture trees cannot test the ioctl: their maps are plain files.
+ * t-mapsquery: the three ways the scan reads mappings must give one answer
+ * (and so must a scan in two threads and one in one thread). The BPF
+ * iterator and the binary PROCMAP_QUERY ioctl (Linux 6.11+), which the scan
+ * prefers in that order, are each compared with the text of /proc/PID/maps,
+ * which it falls back to, on the live system: every process, every use,
+ * every label; and on children of this test that map files with hostile
+ * names (a newline, a fake " (deleted)", trailing spaces) and a file deleted
+ * since, whose labels are known. Fixture trees cannot test either: their maps
+ * are plain files.
  *
- * Root only (exit 77 otherwise), and 77 on a kernel without the ioctl.
+ * Root only (exit 77 otherwise), and 77 on a kernel without the ioctl. Where
+ * the BPF iterator cannot load (built without it, no BTF, lockdown, overlayfs
+ * mounted), that half says so and is skipped.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -135,6 +140,11 @@ static bool has_use(const struct pkguard_proctab *ta, const struct pkguard_use *
  * with the same uses. Returns the number of differing processes; those that
  * are this test's children (KIDS) are reported as failures at once.
  */
+static const char *mode_name(enum pkguard_maps_source m)
+{
+	return m == PKGUARD_MAPS_BPF ? "BPF" : m == PKGUARD_MAPS_QUERY ? "PROCMAP_QUERY" : "text";
+}
+
 static int compare(const struct pkguard_proctab *q, const struct pkguard_proctab *t,
 		   const pid_t *kids, int n_kids, bool report)
 {
@@ -150,7 +160,8 @@ static int compare(const struct pkguard_proctab *q, const struct pkguard_proctab
 			kid |= kids[k] == a->pid;
 		if (!b) {
 			if (kid)
-				fail("child %d is missing from the text scan", (int)a->pid);
+				fail("child %d is missing from the %s scan", (int)a->pid,
+				     mode_name(t->maps_used));
 			continue;
 		}
 		same = a->n_uses == b->n_uses && a->state == b->state;
@@ -160,22 +171,44 @@ static int compare(const struct pkguard_proctab *q, const struct pkguard_proctab
 			continue;
 		diff++;
 		if (kid || report)
-			fail("process %d (%s): PROCMAP_QUERY and text differ", (int)a->pid,
-			     a->comm);
+			fail("process %d (%s): %s and %s differ", (int)a->pid, a->comm,
+			     mode_name(q->maps_used), mode_name(t->maps_used));
 	}
 	return diff;
 }
 
-/* The ioctl in two threads, the text in one: either going wrong shows as a difference. */
-static int scan(struct pkguard_ctx *ctx, const struct pkguard_fileset *want, bool text,
-		struct pkguard_proctab **tab)
+/* BPF and the ioctl in two threads, the text in one: any going wrong shows as a difference. */
+static int scan(struct pkguard_ctx *ctx, const struct pkguard_fileset *want,
+		enum pkguard_maps_source mode, struct pkguard_proctab **tab)
 {
-	struct pkguard_scan_opts opts = {.want = want, .maps_text = text, .threads = text ? 1 : 2};
+	struct pkguard_scan_opts opts = {
+		.want = want, .maps = mode, .threads = mode == PKGUARD_MAPS_TEXT ? 1 : 2};
 	int rc = pkguard_proc_scan(ctx, &opts, tab);
 
-	if (rc < 0)
+	if (rc < 0) {
 		fprintf(stderr, "scan: %s\n", pkguard_ctx_errmsg(ctx));
+	} else if ((*tab)->maps_used != mode) {
+		fail("asked for %s, the scan read %s", mode_name(mode),
+		     mode_name((*tab)->maps_used));
+		pkguard_proctab_free(*tab);
+		*tab = NULL;
+		rc = -1;
+	}
 	return rc;
+}
+
+/* Is the BPF iterator available here? If not, say why. */
+static bool have_bpf(struct pkguard_ctx *ctx)
+{
+	struct pkguard_scan_opts opts = {.maps = PKGUARD_MAPS_BPF, .threads = 1};
+	struct pkguard_proctab *tab = NULL;
+
+	if (pkguard_proc_scan(ctx, &opts, &tab) < 0) {
+		printf("BPF: skipped, %s\n", pkguard_ctx_errmsg(ctx));
+		return false;
+	}
+	pkguard_proctab_free(tab);
+	return true;
 }
 
 static void check_labels(const struct pkguard_proctab *tab, pid_t kid, const char *dir,
@@ -200,14 +233,17 @@ static void check_labels(const struct pkguard_proctab *tab, pid_t kid, const cha
 	}
 }
 
+static void compare_modes(struct pkguard_ctx *ctx, const struct pkguard_fileset *fs,
+			  enum pkguard_maps_source mode, const pid_t *kids, const char *dir);
+
 int main(void)
 {
+	static const enum pkguard_maps_source modes[2] = {PKGUARD_MAPS_QUERY, PKGUARD_MAPS_BPF};
 	char dir[] = "/tmp/t-mapsquery.XXXXXX", path[512];
-	struct pkguard_proctab *q = NULL, *t = NULL;
 	struct pkguard_fileset *fs = NULL;
 	struct pkguard_ctx *ctx = NULL;
 	pid_t kids[2] = {-1, -1};
-	int i, attempt, diff = 0;
+	int i, m, tested = 0;
 	size_t target, n;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -268,18 +304,51 @@ int main(void)
 		return 1;
 	}
 
+	for (m = 0; m < 2; m++) {
+		if (modes[m] == PKGUARD_MAPS_BPF && !have_bpf(ctx))
+			continue;
+		compare_modes(ctx, fs, modes[m], kids, dir);
+		tested++;
+	}
+	for (i = 0; i < 2; i++) {
+		kill(kids[i], SIGKILL);
+		waitpid(kids[i], NULL, 0);
+	}
+	for (i = 0; i < N_FILES - 1; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+	pkguard_fileset_free(fs);
+	pkguard_ctx_free(ctx);
+	if (failures)
+		return 1;
+	printf("%s and text agree\n", tested == 2 ? "BPF, PROCMAP_QUERY" : "PROCMAP_QUERY");
+	return 0;
+}
+
+/* MODE against the text: the whole system, then the fileset's files only. */
+static void compare_modes(struct pkguard_ctx *ctx, const struct pkguard_fileset *fs,
+			  enum pkguard_maps_source mode, const pid_t *kids, const char *dir)
+{
+	struct pkguard_proctab *q = NULL, *t = NULL;
+	int i, attempt, diff = 0;
+
 	/* Everything on the system: processes come and go, so retry a mismatch a few times. */
 	for (attempt = 0; attempt < 5; attempt++) {
-		if (scan(ctx, NULL, false, &q) < 0 || scan(ctx, NULL, true, &t) < 0)
-			return 1;
+		if (scan(ctx, NULL, mode, &q) < 0 || scan(ctx, NULL, PKGUARD_MAPS_TEXT, &t) < 0) {
+			fail("%s: the scan failed", mode_name(mode));
+			pkguard_proctab_free(q);
+			return;
+		}
 		diff = compare(q, t, kids, 2, false) + compare(t, q, kids, 2, false);
 		if (attempt == 0) {
-			check_labels(q, kids[0], dir, "query");
+			check_labels(q, kids[0], dir, mode_name(mode));
 			check_labels(t, kids[0], dir, "text");
-			printf("all processes: %zu and %zu scanned, %zu and %zu file-backed "
-			       "mappings, %zu and %zu files\n",
-			       q->n_scanned, t->n_scanned, q->n_maps, t->n_maps, q->n_seen,
-			       t->n_seen);
+			printf("all processes, %s and text: %zu and %zu scanned, %zu and %zu "
+			       "file-backed mappings, %zu and %zu files\n",
+			       mode_name(mode), q->n_scanned, t->n_scanned, q->n_maps, t->n_maps,
+			       q->n_seen, t->n_seen);
 		}
 		if (diff == 0 || failures) {
 			pkguard_proctab_free(q);
@@ -294,38 +363,26 @@ int main(void)
 		pkguard_proctab_free(t);
 	}
 	if (diff)
-		fail("the scans still differ in %d processes after 5 attempts", diff);
+		fail("%s and text still differ in %d processes after 5 attempts", mode_name(mode),
+		     diff);
 
 	/* Only the fileset's files (a package check): both ways find both children alike. */
-	if (scan(ctx, fs, false, &q) < 0 || scan(ctx, fs, true, &t) < 0)
-		return 1;
+	if (scan(ctx, fs, mode, &q) < 0 || scan(ctx, fs, PKGUARD_MAPS_TEXT, &t) < 0) {
+		fail("%s: the scan failed", mode_name(mode));
+		pkguard_proctab_free(q);
+		return;
+	}
 	for (i = 0; i < 2; i++) {
 		const struct pkguard_proc *a = pkguard_proctab_find(q, kids[i]);
 		const struct pkguard_proc *b = pkguard_proctab_find(t, kids[i]);
 
 		/* The four files still linked; "gone" is in no fileset. */
 		if (!a || !b || a->n_uses != N_FILES - 1 || b->n_uses != N_FILES - 1)
-			fail("check: child %d is not found using its 4 files both ways",
-			     (int)kids[i]);
+			fail("check, %s: child %d is not found using its 4 files both ways",
+			     mode_name(mode), (int)kids[i]);
 	}
 	if (compare(q, t, kids, 2, true) + compare(t, q, kids, 2, true))
-		fail("check: the scans differ");
+		fail("check: %s and text differ", mode_name(mode));
 	pkguard_proctab_free(q);
 	pkguard_proctab_free(t);
-
-	for (i = 0; i < 2; i++) {
-		kill(kids[i], SIGKILL);
-		waitpid(kids[i], NULL, 0);
-	}
-	for (i = 0; i < N_FILES - 1; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		unlink(path);
-	}
-	rmdir(dir);
-	pkguard_fileset_free(fs);
-	pkguard_ctx_free(ctx);
-	if (failures)
-		return 1;
-	printf("PROCMAP_QUERY and text agree\n");
-	return 0;
 }

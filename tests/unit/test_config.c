@@ -274,6 +274,7 @@ static void assert_builtin_defaults(const struct pkguard_config *cfg)
 	assert_true(cfg->hold);
 	assert_int_equal(cfg->system_uid_max, 999);
 	assert_string_equal(cfg->service_manager, "auto");
+	assert_int_equal(cfg->scan_mappings, PKGUARD_MAPS_AUTO);
 }
 
 static void test_defaults(void **state)
@@ -339,7 +340,8 @@ static void test_every_global_key(void **state)
 			   "hold = off\n"
 			   "system-uid-max = 499\n"
 			   "service-manager = /usr/local/sbin/my-rc\n"
-			   "history = 0\n");
+			   "history = 0\n"
+			   "scan-mappings = query\n");
 	assert_int_equal(cfg->defaults.action, PKGUARD_ACTION_RESTART);
 	assert_int_equal(cfg->defaults.helpers, PKGUARD_ACTION_DEFER);
 	assert_int_equal(cfg->defaults.then, PKGUARD_ACTION_WARN);
@@ -353,6 +355,7 @@ static void test_every_global_key(void **state)
 	assert_int_equal(cfg->system_uid_max, 499);
 	assert_string_equal(cfg->service_manager, "/usr/local/sbin/my-rc");
 	assert_true(cfg->history_ms == 0);
+	assert_int_equal(cfg->scan_mappings, PKGUARD_MAPS_QUERY);
 	/* Origins point at the file name the configuration keeps. */
 	assert_int_equal(cfg->n_files, 1);
 	assert_string_equal(cfg->files[0], f->main);
@@ -459,6 +462,9 @@ static void test_errors_name_file_and_line(void **state)
 		 "2: invalid value 'allow' for 'denied' (in-use|warn|ignore)"},
 		{"[pkguard]\non-error = warn\n",
 		 "2: invalid value 'warn' for 'on-error' (allow|block)"},
+		/* "bpf" is not offered: a scan never fails for want of the iterator. */
+		{"[pkguard]\nscan-mappings = bpf\n",
+		 "2: invalid value 'bpf' for 'scan-mappings' (auto|query|text)"},
 		{"[pkguard]\naction =\n", "2: empty value for 'action'"},
 		{"[package x]\nmessage = ; nothing\n", "2: empty value for 'message'"},
 		{"[package x]\nwait-timeout = 5 m\n",

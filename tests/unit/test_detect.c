@@ -53,7 +53,7 @@ static void test_reasons(void **state)
 	procs[2] = (struct pkguard_proc){
 		.pid = 12, .first_use = 3, .n_uses = 1, .state = PKGUARD_PROC_GONE};
 	procs[3] = (struct pkguard_proc){.pid = 13, .state = PKGUARD_PROC_DENIED};
-	tab = (struct pkguard_proctab){procs, 4, uses, 4, seen, 3, 4, 0, 0};
+	tab = (struct pkguard_proctab){procs, 4, uses, 4, seen, 3, 4, 0, 0, PKGUARD_MAPS_TEXT};
 
 	assert_int_equal(pkguard_detect(ctx, fs, &tab, &f), 0);
 	assert_int_equal(f->n, 4);

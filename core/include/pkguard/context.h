@@ -24,6 +24,14 @@ enum pkguard_log_level {
 	PKGUARD_LOG_DEBUG,
 };
 
+/* How a process scan reads the mappings (see struct pkguard_scan_opts). */
+enum pkguard_maps_source {
+	PKGUARD_MAPS_AUTO,
+	PKGUARD_MAPS_BPF,
+	PKGUARD_MAPS_QUERY,
+	PKGUARD_MAPS_TEXT,
+};
+
 /* A logger receives one formatted message, without a trailing newline. */
 typedef void (*pkguard_log_fn)(void *userdata, enum pkguard_log_level level, const char *msg);
 
@@ -83,6 +91,13 @@ void pkguard_ctx_set_log_level(struct pkguard_ctx *ctx, enum pkguard_log_level m
  * (see pkguard_now_ns()); 0 means none.
  */
 void pkguard_ctx_set_deadline(struct pkguard_ctx *ctx, uint64_t deadline_ns);
+
+/*
+ * How scans whose options say PKGUARD_MAPS_AUTO read the mappings: AUTO
+ * (the default: the BPF iterator where it loads), QUERY (never BPF) or TEXT.
+ */
+void pkguard_ctx_set_maps(struct pkguard_ctx *ctx, enum pkguard_maps_source maps);
+enum pkguard_maps_source pkguard_ctx_maps(const struct pkguard_ctx *ctx);
 
 /* true once the deadline has passed. */
 bool pkguard_ctx_expired(const struct pkguard_ctx *ctx);

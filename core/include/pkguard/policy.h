@@ -100,6 +100,7 @@ struct pkguard_config {
 	bool hold;
 	uid_t system_uid_max;
 	char *service_manager; /* "auto", "systemd", "openrc" or an absolute path */
+	enum pkguard_maps_source scan_mappings; /* AUTO, QUERY or TEXT */
 	/* The files read, in order; origins point at these strings. */
 	char **files;
 	size_t n_files;

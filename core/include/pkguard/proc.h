@@ -71,9 +71,10 @@ struct pkguard_proctab {
 	size_t n_uses;
 	struct pkguard_seen *seen;
 	size_t n_seen;
-	size_t n_scanned; /* processes looked at, kernel threads excluded */
-	size_t n_maps;	  /* file-backed mapping lines read */
-	size_t n_gone;	  /* processes that vanished while being read */
+	size_t n_scanned;		    /* processes looked at, kernel threads excluded */
+	size_t n_maps;			    /* file-backed mapping lines read */
+	size_t n_gone;			    /* processes that vanished while being read */
+	enum pkguard_maps_source maps_used; /* how the mappings were read (never AUTO) */
 };
 
 struct pkguard_scan_opts {
@@ -92,11 +93,17 @@ struct pkguard_scan_opts {
 	const struct pkguard_fileid *lock_ids;
 	size_t n_lock_ids;
 	/*
-	 * Read /proc/PID/maps as text even where the kernel answers the binary
-	 * PROCMAP_QUERY ioctl (Linux 6.11+), which the scan otherwise prefers,
-	 * falling back to the text on older kernels. For tests that compare.
+	 * How to read the mappings. AUTO takes the fastest the system allows:
+	 * the BPF iterator (root, a kernel with BTF, 6.1+; not with overlayfs
+	 * or FUSE mounted, whose backing files it would see instead of the
+	 * files maps shows), else the binary PROCMAP_QUERY ioctl on
+	 * /proc/PID/maps (6.11+), else the text of maps. QUERY skips the BPF
+	 * iterator, TEXT reads the text only. The answer is the same; tests
+	 * compare them. AUTO follows the context (pkguard_ctx_set_maps(), the
+	 * configuration's scan-mappings); BPF fails when the iterator cannot be
+	 * loaded (for tests).
 	 */
-	bool maps_text;
+	enum pkguard_maps_source maps;
 	/*
 	 * 0: read the processes in two threads when there are two CPUs and
 	 * enough processes; 1: only in the calling thread; 2: in two threads

@@ -169,7 +169,10 @@ void pkguard_run_findings(const struct pkguard_run *r, size_t t, FILE *out, cons
 /* The helper programs target T ships, one per line. */
 void pkguard_run_helpers(const struct pkguard_run *r, size_t t, FILE *out, const char *indent);
 
-/* Load the configuration: FILE and FILE's directory's policy.d, or the installed one. */
+/*
+ * Load the configuration: FILE and FILE's directory's policy.d, or the installed one.
+ * Its scan-mappings becomes the context's (pkguard_ctx_set_maps()).
+ */
 int pkguard_config_load_file(struct pkguard_ctx *ctx, const char *file,
 			     struct pkguard_config **cfg);
 

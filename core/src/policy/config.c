@@ -45,6 +45,14 @@ static const char *const unprivileged_names[] = {
 	[PKGUARD_UNPRIV_IGNORE] = "ignore",
 	[PKGUARD_UNPRIV_WARN] = "warn",
 };
+/* No "bpf": a scan never fails for want of the iterator; "query" keeps it out. */
+static const char *const scan_mappings_names[] = {
+	[PKGUARD_MAPS_AUTO] = "auto",
+	[PKGUARD_MAPS_BPF] = "bpf",
+	[PKGUARD_MAPS_QUERY] = "query",
+	[PKGUARD_MAPS_TEXT] = "text",
+};
+
 static const char *const denied_names[] = {
 	[PKGUARD_DENIED_IN_USE] = "in-use",
 	[PKGUARD_DENIED_WARN] = "warn",
@@ -87,8 +95,9 @@ enum key {
 	KEY_SYSTEM_UID_MAX,
 	KEY_SERVICE_MANAGER,
 	KEY_HISTORY,
+	KEY_SCAN_MAPPINGS,
 };
-#define N_KEYS (KEY_HISTORY + 1)
+#define N_KEYS (KEY_SCAN_MAPPINGS + 1)
 
 enum where { WHERE_NONE, WHERE_GLOBAL, WHERE_PACKAGE, WHERE_BAD };
 #define IN_GLOBAL  (1u << WHERE_GLOBAL)
@@ -113,6 +122,7 @@ static const struct {
 	[KEY_SYSTEM_UID_MAX] = {"system-uid-max", IN_GLOBAL},
 	[KEY_SERVICE_MANAGER] = {"service-manager", IN_GLOBAL},
 	[KEY_HISTORY] = {"history", IN_GLOBAL},
+	[KEY_SCAN_MAPPINGS] = {"scan-mappings", IN_GLOBAL},
 };
 
 struct pkguard_section {
@@ -581,6 +591,13 @@ static void set_value(struct loader *l, enum key k, const char *value)
 		break;
 	case KEY_HISTORY:
 		ok = duration(l, key, value, &cfg->history_ms);
+		break;
+	case KEY_SCAN_MAPPINGS:
+		ok = pick(l, key, value, scan_mappings_names, N_ELEMS(scan_mappings_names),
+			  BIT(PKGUARD_MAPS_AUTO) | BIT(PKGUARD_MAPS_QUERY) | BIT(PKGUARD_MAPS_TEXT),
+			  &v);
+		if (ok)
+			cfg->scan_mappings = (enum pkguard_maps_source)v;
 		break;
 	}
 	if (ok && sec)

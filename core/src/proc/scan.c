@@ -12,8 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -25,6 +27,12 @@
 
 #include "pkguard/proc.h"
 #include "util/internal.h"
+#ifdef PKGUARD_HAVE_BPF
+#include <linux/types.h>
+
+#include "proc/bpf.h"
+#include "proc/bpf/records.h"
+#endif
 
 /* PF_KTHREAD from include/linux/sched.h: kernel threads have no exe and no maps. */
 #define PF_KTHREAD 0x00200000UL
@@ -88,6 +96,10 @@ struct scan_job {
 	bool have_self_mntns;
 	/* Lock attribution: flock/OFD locks of interest need a walk of fdinfo. */
 	bool walk_fds;
+	/* The BPF mappings iterator, when it loaded; NULL: the scan reads /proc/PID/maps. */
+	struct maps_bpf *bpf;
+	long clk_tck;
+	enum pkguard_maps_source maps; /* the options', or the context's for AUTO */
 };
 
 /* Everything a scan needs besides its result, reused from process to process. */
@@ -113,6 +125,8 @@ struct scanner {
 	enum maps_mode maps_mode;
 	/* A mapping's path from PROCMAP_QUERY (PATH_MAX with its NUL), then as maps prints it. */
 	struct buf name;
+	/* A process's records from the BPF iterator. */
+	struct buf records;
 };
 
 __attribute__((format(printf, 3, 4))) static void
@@ -303,12 +317,14 @@ static int resolve_mapping(struct scanner *s, int dirfd, const struct pkguard_ma
 }
 
 /*
- * The path of mapping E through PROCMAP_QUERY on FD, escaped as maps prints
- * it (seq_path() turns a newline into "\012" and nothing else), in *LABEL;
- * returns its length. An empty label when the mapping changed meanwhile.
+ * The path of mapping E, escaped as maps prints it (seq_path() turns a
+ * newline into "\012" and nothing else), in *LABEL; returns its length. It
+ * comes from PROCMAP_QUERY on QUERY_FD, or with QUERY_FD < 0 from the
+ * mapping's map_files/ link (root only). An empty label when the mapping
+ * changed meanwhile or cannot be read: it is for display only.
  */
-static size_t query_label(struct scanner *s, int fd, const struct pkguard_maps_entry *e,
-			  const char **label)
+static size_t mapping_label(struct scanner *s, int dirfd, int query_fd,
+			    const struct pkguard_maps_entry *e, const char **label)
 {
 	struct procmap_query q = {
 		.size = sizeof(q),
@@ -325,12 +341,24 @@ static size_t query_label(struct scanner *s, int fd, const struct pkguard_maps_e
 		return 0;
 	name = s->name.data;
 	out = name + PATH_MAX;
-	q.vma_name_addr = (uintptr_t)name;
-	if (ioctl(fd, PROCMAP_QUERY, &q) < 0 || q.vma_start != e->start || q.inode != e->ino ||
-	    q.vma_name_size == 0 || q.vma_name_size > PATH_MAX)
-		return 0;
-	/* valgrind knows the struct from the ioctl number, not the name it points to. */
-	VALGRIND_MAKE_MEM_DEFINED(name, q.vma_name_size);
+	if (query_fd >= 0) {
+		q.vma_name_addr = (uintptr_t)name;
+		if (ioctl(query_fd, PROCMAP_QUERY, &q) < 0 || q.vma_start != e->start ||
+		    q.inode != e->ino || q.vma_name_size == 0 || q.vma_name_size > PATH_MAX)
+			return 0;
+		/* valgrind knows the struct from the ioctl number, not the name it points to. */
+		VALGRIND_MAKE_MEM_DEFINED(name, q.vma_name_size);
+	} else {
+		char link[64];
+		ssize_t len;
+
+		snprintf(link, sizeof(link), "map_files/%llx-%llx", (unsigned long long)e->start,
+			 (unsigned long long)e->end);
+		len = readlinkat(dirfd, link, name, PATH_MAX - 1);
+		if (len <= 0)
+			return 0;
+		name[len] = '\0';
+	}
 	name[PATH_MAX - 1] = '\0';
 	for (i = 0; name[i]; i++) {
 		if (name[i] == '\n') {
@@ -347,8 +375,9 @@ static size_t query_label(struct scanner *s, int fd, const struct pkguard_maps_e
 /*
  * One file-backed mapping E of the current process. LAST is the identity of
  * the previous one: consecutive mappings of one file (its segments) count
- * once. QUERY_FD >= 0: E came from PROCMAP_QUERY without its path, which is
- * asked for only if the file is new to the scan (the label is display only).
+ * once. E without a label (from PROCMAP_QUERY on QUERY_FD, or from the BPF
+ * iterator with QUERY_FD -1) gets its path only if the file is new to the
+ * scan: the label is display only.
  */
 static int map_entry(struct scanner *s, int dirfd, struct pkguard_proc *proc, size_t proc_index,
 		     struct pkguard_fileid exe, struct pkguard_fileid *last,
@@ -366,8 +395,8 @@ static int map_entry(struct scanner *s, int dirfd, struct pkguard_proc *proc, si
 	rc = resolve_mapping(s, dirfd, e, &id);
 	if (rc <= 0 || (id.dev == exe.dev && id.ino == exe.ino))
 		return rc;
-	if (query_fd >= 0 && !interned(s, id))
-		label_len = query_label(s, query_fd, e, &label);
+	if (label_len == 0 && !interned(s, id))
+		label_len = mapping_label(s, dirfd, query_fd, e, &label);
 	return add_use(s, proc, proc_index, id, PKGUARD_USE_MAP, label, label_len, e->start,
 		       e->end);
 }
@@ -473,6 +502,81 @@ static int read_maps(struct scanner *s, int dirfd, struct pkguard_proc *proc, si
 	}
 	return read_maps_text(s, dirfd, proc, proc_index, exe);
 }
+
+#ifdef PKGUARD_HAVE_BPF
+static dev_t kernel_dev(__u32 dev)
+{
+	return makedev(dev >> 20, dev & 0xfffff);
+}
+
+/*
+ * The executable and mappings of the process through the BPF iterator. Its
+ * records are checked against what the pinned directory says: the start
+ * time in PST must be the iterator's (else the pid was reused between the
+ * two, or the clocks differ: a time namespace). Returns 0, a negative errno,
+ * or 1 when the /proc path must read this process instead (no records: a
+ * zombie; another start time), with nothing recorded.
+ */
+static int read_bpf(struct scanner *s, int dirfd, struct pkguard_proc *proc, size_t proc_index,
+		    const struct pkguard_stat *pst)
+{
+	struct pkguard_bpf_task hdr;
+	struct pkguard_fileid exe, last = {0, 0};
+	const char *p, *end;
+	int rc;
+
+	rc = maps_bpf_read(s->job->bpf, proc->pid, &s->records);
+	if (rc < 0)
+		return rc;
+	if (s->records.len < sizeof(hdr))
+		return 1;
+	memcpy(&hdr, s->records.data, sizeof(hdr));
+	if (hdr.kind != PKGUARD_BPF_TASK ||
+	    hdr.start_ns / (1000000000ull / (unsigned long long)s->job->clk_tck) != pst->start_time)
+		return 1;
+	exe = (struct pkguard_fileid){kernel_dev(hdr.exe_dev), (ino_t)hdr.exe_ino};
+	if (hdr.exe_ino != 0) {
+		struct stat st;
+
+		/* The true device where the superblock's is anonymous (btrfs), as for maps. */
+		if (major(exe.dev) == 0 &&
+		    (!s->opts->want || pkguard_fileset_has_ino(s->opts->want, exe.ino))) {
+			if (fstatat(dirfd, "exe", &st, 0) < 0)
+				return -errno;
+			exe = (struct pkguard_fileid){st.st_dev, st.st_ino};
+		}
+		if (wanted(s, exe)) {
+			char label[4096];
+			ssize_t n = readlinkat(dirfd, "exe", label, sizeof(label));
+
+			rc = add_use(s, proc, proc_index, exe, PKGUARD_USE_EXE, label,
+				     n > 0 ? (size_t)n : 0, 0, 0);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	p = s->records.data + sizeof(hdr);
+	end = s->records.data + s->records.len;
+	for (; (size_t)(end - p) >= sizeof(struct pkguard_bpf_map);
+	     p += sizeof(struct pkguard_bpf_map)) {
+		struct pkguard_bpf_map rec;
+		struct pkguard_maps_entry e = {0};
+
+		memcpy(&rec, p, sizeof(rec));
+		if (rec.kind != PKGUARD_BPF_MAP)
+			return -PKGUARD_EPARSE;
+		e.start = rec.start;
+		e.end = rec.end;
+		e.dev = kernel_dev(rec.dev);
+		e.ino = (ino_t)rec.ino;
+		e.label = "";
+		rc = map_entry(s, dirfd, proc, proc_index, exe, &last, &e, -1);
+		if (rc < 0)
+			return rc;
+	}
+	return p == end ? 0 : -PKGUARD_EPARSE;
+}
+#endif
 
 static bool lock_of_interest(struct scanner *s, const struct pkguard_lock *l)
 {
@@ -636,6 +740,15 @@ static int scan_one(struct scanner *s, int dirfd, pid_t pid)
 	memcpy(proc->comm, pst.comm, sizeof(proc->comm));
 	proc->start_time = pst.start_time;
 
+#ifdef PKGUARD_HAVE_BPF
+	if (s->job->bpf) {
+		rc = read_bpf(s, dirfd, proc, index, &pst);
+		if (rc < 0)
+			goto failed;
+		if (rc == 0)
+			goto mapped;
+	}
+#endif
 	/* exe: stat() follows the link to the real inode, even a deleted one. */
 	if (fstatat(dirfd, "exe", &st, 0) == 0) {
 		char label[4096];
@@ -656,8 +769,12 @@ static int scan_one(struct scanner *s, int dirfd, pid_t pid)
 	}
 
 	rc = read_maps(s, dirfd, proc, index, exe);
-	if (rc == 0)
-		rc = add_posix_locks(s, proc, index);
+	if (rc < 0)
+		goto failed;
+#ifdef PKGUARD_HAVE_BPF
+mapped:
+#endif
+	rc = add_posix_locks(s, proc, index);
 	if (rc == 0 && s->job->walk_fds)
 		rc = add_fd_locks(s, dirfd, proc, index);
 	if (rc < 0)
@@ -721,7 +838,7 @@ static int scanner_init(struct scanner *s, struct scan_job *job)
 	s->ctx = job->ctx;
 	s->opts = job->opts;
 	s->job = job;
-	s->maps_mode = job->opts->maps_text ? MAPS_TEXT : MAPS_UNKNOWN;
+	s->maps_mode = job->maps == PKGUARD_MAPS_TEXT ? MAPS_TEXT : MAPS_UNKNOWN;
 	s->tab = calloc(1, sizeof(*s->tab));
 	return s->tab ? 0 : -ENOMEM;
 }
@@ -731,6 +848,7 @@ static void scanner_release(struct scanner *s)
 	pkguard_proctab_free(s->tab);
 	buf_release(&s->buf);
 	buf_release(&s->name);
+	buf_release(&s->records);
 	free(s->slots);
 	free(s->seen_last);
 	free(s->pos);
@@ -932,6 +1050,75 @@ static int start_thread(pthread_t *thread, struct scanner *s)
 	return rc;
 }
 
+#ifdef PKGUARD_HAVE_BPF
+/*
+ * A mount of overlayfs or FUSE in our namespace? Their files mapped by a
+ * process are backing files: the iterator would see the inode underneath,
+ * where maps shows the one on top (and how the kernel marks a backing file
+ * differs between versions), so then the scan reads maps instead.
+ */
+static bool stacked_mounts(struct scan_job *job, struct buf *b)
+{
+	const char *p, *end;
+
+	if (buf_read_at(b, job->proc_fd, "self/mountinfo") < 0)
+		return true;
+	for (p = b->data, end = b->data + b->len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *line_end = nl ? nl : end;
+		const char *sep = memmem(p, (size_t)(line_end - p), " - ", 3);
+
+		if (sep &&
+		    (strncmp(sep + 3, "overlay ", 8) == 0 || strncmp(sep + 3, "fuse", 4) == 0))
+			return true;
+		p = line_end + 1;
+	}
+	return false;
+}
+
+/*
+ * Load the BPF iterator when the options allow it and the /proc is the
+ * kernel's. Returns 0 (with or without it, said at debug level), or a
+ * negative errno when PKGUARD_MAPS_BPF was asked for and it cannot be had.
+ */
+static int bpf_start(struct scan_job *job)
+{
+	const char *why = NULL;
+	struct statfs sfs;
+	struct buf b = {0};
+	int rc = 0;
+
+	if (job->maps != PKGUARD_MAPS_AUTO && job->maps != PKGUARD_MAPS_BPF)
+		return 0;
+	job->clk_tck = sysconf(_SC_CLK_TCK);
+	if (fstatfs(job->proc_fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+		why = "not the kernel's /proc";
+	else if (job->clk_tck <= 0 || 1000000000L % job->clk_tck != 0)
+		why = "an unusual clock tick";
+	else if (stacked_mounts(job, &b))
+		why = "overlayfs or FUSE is mounted";
+	else if ((rc = maps_bpf_load(&job->bpf, &why)) == 0)
+		pkguard_log(job->ctx, PKGUARD_LOG_DEBUG, "process scan: mappings through BPF");
+	buf_release(&b);
+	if (job->bpf)
+		return 0;
+	if (job->maps == PKGUARD_MAPS_BPF)
+		return pkguard_fail(job->ctx, rc < 0 ? rc : -EOPNOTSUPP, "no BPF iterator: %s",
+				    why);
+	pkguard_log(job->ctx, PKGUARD_LOG_DEBUG, "process scan: no BPF iterator (%s%s%s)", why,
+		    rc < 0 ? ": " : "", rc < 0 ? strerror(-rc) : "");
+	return 0;
+}
+#else
+static int bpf_start(struct scan_job *job)
+{
+	if (job->maps == PKGUARD_MAPS_BPF)
+		return pkguard_fail(job->ctx, -EOPNOTSUPP,
+				    "no BPF iterator: pkguard was built without it");
+	return 0;
+}
+#endif
+
 int pkguard_proc_scan(struct pkguard_ctx *ctx, const struct pkguard_scan_opts *opts,
 		      struct pkguard_proctab **out)
 {
@@ -948,6 +1135,10 @@ int pkguard_proc_scan(struct pkguard_ctx *ctx, const struct pkguard_scan_opts *o
 	job.have_self_mntns = fstatat(job.proc_fd, "self/ns/mnt", &job.self_mntns, 0) == 0;
 	atomic_init(&job.next, 0);
 	atomic_init(&job.stop, false);
+	job.maps = opts->maps == PKGUARD_MAPS_AUTO ? pkguard_ctx_maps(ctx) : opts->maps;
+	rc = bpf_start(&job);
+	if (rc < 0)
+		goto out;
 	rc = list_pids(&job);
 	if (rc < 0)
 		goto out;
@@ -980,6 +1171,10 @@ int pkguard_proc_scan(struct pkguard_ctx *ctx, const struct pkguard_scan_opts *o
 		*out = s[0].tab;
 		s[0].tab = NULL;
 	}
+	if (rc == 0)
+		(*out)->maps_used = job.bpf			  ? PKGUARD_MAPS_BPF
+				    : s[0].maps_mode == MAPS_TEXT ? PKGUARD_MAPS_TEXT
+								  : PKGUARD_MAPS_QUERY;
 fail:
 	if (rc == -PKGUARD_EDEADLINE)
 		rc = pkguard_fail(ctx, rc, "process scan stopped after %zu processes",
@@ -992,6 +1187,9 @@ out:
 	scanner_release(&s[2]);
 	if (job.threaded)
 		pthread_mutex_destroy(&job.log_lock);
+#ifdef PKGUARD_HAVE_BPF
+	maps_bpf_free(job.bpf);
+#endif
 	free(job.pids);
 	return rc;
 }

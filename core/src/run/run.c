@@ -512,6 +512,7 @@ int pkguard_config_load_file(struct pkguard_ctx *ctx, const char *file, struct p
 {
 	struct pkguard_config_paths paths = pkguard_config_default_paths;
 	char dir[PATH_MAX], dropins[PATH_MAX];
+	int rc;
 
 	if (file) {
 		/* A main file of one's own: it and the drop-ins beside it, nothing installed. */
@@ -519,7 +520,10 @@ int pkguard_config_load_file(struct pkguard_ctx *ctx, const char *file, struct p
 		snprintf(dropins, sizeof(dropins), "%s/policy.d", dirname(dir));
 		paths = (struct pkguard_config_paths){file, NULL, dropins};
 	}
-	return pkguard_config_load(ctx, &paths, cfg);
+	rc = pkguard_config_load(ctx, &paths, cfg);
+	if (rc == 0)
+		pkguard_ctx_set_maps(ctx, (*cfg)->scan_mappings);
+	return rc;
 }
 
 /* The targets' files, from the caller or from the package database. */

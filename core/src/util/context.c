@@ -126,6 +126,16 @@ void pkguard_ctx_set_log_level(struct pkguard_ctx *ctx, enum pkguard_log_level m
 	ctx->log_max = max;
 }
 
+void pkguard_ctx_set_maps(struct pkguard_ctx *ctx, enum pkguard_maps_source maps)
+{
+	ctx->maps = maps;
+}
+
+enum pkguard_maps_source pkguard_ctx_maps(const struct pkguard_ctx *ctx)
+{
+	return ctx->maps;
+}
+
 void pkguard_ctx_set_deadline(struct pkguard_ctx *ctx, uint64_t deadline_ns)
 {
 	ctx->deadline_ns = deadline_ns;

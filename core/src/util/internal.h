@@ -16,6 +16,7 @@ struct pkguard_ctx {
 	void *log_data;
 	enum pkguard_log_level log_max;
 	uint64_t deadline_ns;
+	enum pkguard_maps_source maps;
 	char errmsg[512];
 };
 

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What the mappings iterator (maps.bpf.c) writes for one process, read back
+ * by the scan (bpf.c): a header, then one record per file-backed mapping, in
+ * address order. Shared by the BPF program and the C code that reads it.
+ */
+#ifndef PKGUARD_BPF_RECORDS_H
+#define PKGUARD_BPF_RECORDS_H
+
+enum {
+	PKGUARD_BPF_TASK = 1, /* struct pkguard_bpf_task, first */
+	PKGUARD_BPF_MAP = 2,  /* struct pkguard_bpf_map, then one per mapping */
+};
+
+/* Devices are the kernel's dev_t: major << 20 | minor. */
+struct pkguard_bpf_task {
+	__u32 kind;
+	__u32 exe_dev; /* 0: no executable (a zombie's, say) */
+	__u64 exe_ino;
+	__u64 start_ns; /* task->start_boottime: /proc/PID/stat's start time in ns */
+};
+
+struct pkguard_bpf_map {
+	__u32 kind;
+	__u32 dev;
+	__u64 ino;
+	__u64 start, end;
+};
+
+#endif
