@@ -503,81 +503,6 @@ static int read_maps(struct scanner *s, int dirfd, struct pkguard_proc *proc, si
 	return read_maps_text(s, dirfd, proc, proc_index, exe);
 }
 
-#ifdef PKGUARD_HAVE_BPF
-static dev_t kernel_dev(__u32 dev)
-{
-	return makedev(dev >> 20, dev & 0xfffff);
-}
-
-/*
- * The executable and mappings of the process through the BPF iterator. Its
- * records are checked against what the pinned directory says: the start
- * time in PST must be the iterator's (else the pid was reused between the
- * two, or the clocks differ: a time namespace). Returns 0, a negative errno,
- * or 1 when the /proc path must read this process instead (no records: a
- * zombie; another start time), with nothing recorded.
- */
-static int read_bpf(struct scanner *s, int dirfd, struct pkguard_proc *proc, size_t proc_index,
-		    const struct pkguard_stat *pst)
-{
-	struct pkguard_bpf_task hdr;
-	struct pkguard_fileid exe, last = {0, 0};
-	const char *p, *end;
-	int rc;
-
-	rc = maps_bpf_read(s->job->bpf, proc->pid, &s->records);
-	if (rc < 0)
-		return rc;
-	if (s->records.len < sizeof(hdr))
-		return 1;
-	memcpy(&hdr, s->records.data, sizeof(hdr));
-	if (hdr.kind != PKGUARD_BPF_TASK ||
-	    hdr.start_ns / (1000000000ull / (unsigned long long)s->job->clk_tck) != pst->start_time)
-		return 1;
-	exe = (struct pkguard_fileid){kernel_dev(hdr.exe_dev), (ino_t)hdr.exe_ino};
-	if (hdr.exe_ino != 0) {
-		struct stat st;
-
-		/* The true device where the superblock's is anonymous (btrfs), as for maps. */
-		if (major(exe.dev) == 0 &&
-		    (!s->opts->want || pkguard_fileset_has_ino(s->opts->want, exe.ino))) {
-			if (fstatat(dirfd, "exe", &st, 0) < 0)
-				return -errno;
-			exe = (struct pkguard_fileid){st.st_dev, st.st_ino};
-		}
-		if (wanted(s, exe)) {
-			char label[4096];
-			ssize_t n = readlinkat(dirfd, "exe", label, sizeof(label));
-
-			rc = add_use(s, proc, proc_index, exe, PKGUARD_USE_EXE, label,
-				     n > 0 ? (size_t)n : 0, 0, 0);
-			if (rc < 0)
-				return rc;
-		}
-	}
-	p = s->records.data + sizeof(hdr);
-	end = s->records.data + s->records.len;
-	for (; (size_t)(end - p) >= sizeof(struct pkguard_bpf_map);
-	     p += sizeof(struct pkguard_bpf_map)) {
-		struct pkguard_bpf_map rec;
-		struct pkguard_maps_entry e = {0};
-
-		memcpy(&rec, p, sizeof(rec));
-		if (rec.kind != PKGUARD_BPF_MAP)
-			return -PKGUARD_EPARSE;
-		e.start = rec.start;
-		e.end = rec.end;
-		e.dev = kernel_dev(rec.dev);
-		e.ino = (ino_t)rec.ino;
-		e.label = "";
-		rc = map_entry(s, dirfd, proc, proc_index, exe, &last, &e, -1);
-		if (rc < 0)
-			return rc;
-	}
-	return p == end ? 0 : -PKGUARD_EPARSE;
-}
-#endif
-
 static bool lock_of_interest(struct scanner *s, const struct pkguard_lock *l)
 {
 	return !l->waiter && l->kind != PKGUARD_LOCK_LEASE && s->opts->want && wanted(s, l->id);
@@ -671,6 +596,19 @@ static int add_fd_locks(struct scanner *s, int dirfd, struct pkguard_proc *proc,
 	return rc;
 }
 
+/* The unit, from cgroup. */
+static int read_unit(struct scanner *s, int dirfd, struct pkguard_proc *proc)
+{
+	int rc = buf_read_at(&s->buf, dirfd, "cgroup");
+
+	if (rc == 0 &&
+	    pkguard_cgroup_unit(s->buf.data, s->buf.len, proc->unit, sizeof(proc->unit)) < 0)
+		proc->unit[0] = '\0';
+	else if (rc < 0 && !denied_errno(rc) && rc != -ENOENT)
+		return rc;
+	return 0;
+}
+
 /* uid, unit and mount namespace: read only for processes worth reporting. */
 static int read_details(struct scanner *s, int dirfd, struct pkguard_proc *proc)
 {
@@ -682,11 +620,8 @@ static int read_details(struct scanner *s, int dirfd, struct pkguard_proc *proc)
 		return rc;
 	if (pkguard_status_uids(s->buf.data, s->buf.len, &proc->uid, &proc->euid) < 0)
 		return -PKGUARD_EPARSE;
-	rc = buf_read_at(&s->buf, dirfd, "cgroup");
-	if (rc == 0 &&
-	    pkguard_cgroup_unit(s->buf.data, s->buf.len, proc->unit, sizeof(proc->unit)) < 0)
-		proc->unit[0] = '\0';
-	else if (rc < 0 && !denied_errno(rc) && rc != -ENOENT)
+	rc = read_unit(s, dirfd, proc);
+	if (rc < 0)
 		return rc;
 	if (s->job->have_self_mntns && fstatat(dirfd, "ns/mnt", &st, 0) == 0)
 		proc->other_mntns = st.st_ino != s->job->self_mntns.st_ino ||
@@ -740,15 +675,6 @@ static int scan_one(struct scanner *s, int dirfd, pid_t pid)
 	memcpy(proc->comm, pst.comm, sizeof(proc->comm));
 	proc->start_time = pst.start_time;
 
-#ifdef PKGUARD_HAVE_BPF
-	if (s->job->bpf) {
-		rc = read_bpf(s, dirfd, proc, index, &pst);
-		if (rc < 0)
-			goto failed;
-		if (rc == 0)
-			goto mapped;
-	}
-#endif
 	/* exe: stat() follows the link to the real inode, even a deleted one. */
 	if (fstatat(dirfd, "exe", &st, 0) == 0) {
 		char label[4096];
@@ -769,12 +695,8 @@ static int scan_one(struct scanner *s, int dirfd, pid_t pid)
 	}
 
 	rc = read_maps(s, dirfd, proc, index, exe);
-	if (rc < 0)
-		goto failed;
-#ifdef PKGUARD_HAVE_BPF
-mapped:
-#endif
-	rc = add_posix_locks(s, proc, index);
+	if (rc == 0)
+		rc = add_posix_locks(s, proc, index);
 	if (rc == 0 && s->job->walk_fds)
 		rc = add_fd_locks(s, dirfd, proc, index);
 	if (rc < 0)
@@ -811,6 +733,186 @@ failed:
 	tab->n_procs = index + 1;
 	return 0;
 }
+
+#ifdef PKGUARD_HAVE_BPF
+static dev_t kernel_dev(__u32 dev)
+{
+	return makedev(dev >> 20, dev & 0xfffff);
+}
+
+/* Could (DEV, INO) as the iterator gives it be wanted? See resolve_mapping(). */
+static bool maybe_wanted(struct scanner *s, dev_t dev, ino_t ino)
+{
+	return wanted(s, (struct pkguard_fileid){dev, ino}) ||
+	       (major(dev) == 0 && pkguard_fileset_has_ino(s->opts->want, ino));
+}
+
+/*
+ * Do the process's records (in s->records, after HDR) show anything the scan
+ * keeps: a wanted executable or mapping, or a POSIX lock of interest? If
+ * not, counts its mappings, as map_entry() does for the others. Without a fileset every process
+ * with a file is kept; with flock/OFD locks to attribute every process's
+ * fds must be read.
+ */
+static bool bpf_worth_reading(struct scanner *s, const struct pkguard_bpf_task *hdr, pid_t pid)
+{
+	const struct pkguard_locktab *locks = s->opts->locks;
+	struct pkguard_bpf_map rec;
+	__u64 last_ino = 0;
+	__u32 last_dev = 0;
+	size_t off, i, n_maps = 0;
+
+	if (!s->opts->want || s->job->walk_fds ||
+	    (hdr->exe_ino && maybe_wanted(s, kernel_dev(hdr->exe_dev), hdr->exe_ino)))
+		return true;
+	for (off = sizeof(*hdr); off + sizeof(rec) <= s->records.len; off += sizeof(rec)) {
+		memcpy(&rec, s->records.data + off, sizeof(rec));
+		if (rec.ino == 0 || (rec.ino == last_ino && rec.dev == last_dev))
+			continue;
+		last_ino = rec.ino;
+		last_dev = rec.dev;
+		n_maps++;
+		if (maybe_wanted(s, kernel_dev(rec.dev), (ino_t)rec.ino))
+			return true;
+	}
+	for (i = 0; locks && i < locks->n_locks; i++) {
+		if (locks->locks[i].kind == PKGUARD_LOCK_POSIX && locks->locks[i].pid == pid &&
+		    lock_of_interest(s, &locks->locks[i]))
+			return true;
+	}
+	s->tab->n_maps += n_maps;
+	return false;
+}
+
+/* The executable and mappings from the iterator's records (checked by scan_one_bpf()). */
+static int add_bpf_uses(struct scanner *s, int dirfd, struct pkguard_proc *proc,
+			size_t proc_index, const struct pkguard_bpf_task *hdr)
+{
+	struct pkguard_fileid exe = {kernel_dev(hdr->exe_dev), (ino_t)hdr->exe_ino};
+	struct pkguard_fileid last = {0, 0};
+	struct pkguard_bpf_map rec;
+	size_t off;
+	int rc;
+
+	if (hdr->exe_ino) {
+		struct stat st;
+
+		/* The true device where the superblock's is anonymous (btrfs), as for maps. */
+		if (major(exe.dev) == 0 &&
+		    (!s->opts->want || pkguard_fileset_has_ino(s->opts->want, exe.ino))) {
+			if (fstatat(dirfd, "exe", &st, 0) < 0)
+				return -errno;
+			exe = (struct pkguard_fileid){st.st_dev, st.st_ino};
+		}
+		if (wanted(s, exe)) {
+			char label[4096];
+			ssize_t n = readlinkat(dirfd, "exe", label, sizeof(label));
+
+			rc = add_use(s, proc, proc_index, exe, PKGUARD_USE_EXE, label,
+				     n > 0 ? (size_t)n : 0, 0, 0);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	for (off = sizeof(*hdr); off + sizeof(rec) <= s->records.len; off += sizeof(rec)) {
+		struct pkguard_maps_entry e = {0};
+
+		memcpy(&rec, s->records.data + off, sizeof(rec));
+		e.start = rec.start;
+		e.end = rec.end;
+		e.dev = kernel_dev(rec.dev);
+		e.ino = (ino_t)rec.ino;
+		e.label = "";
+		rc = map_entry(s, dirfd, proc, proc_index, exe, &last, &e, -1);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * Scan process PID through the BPF iterator: stat, status, exe, maps and
+ * ns/mnt in one read, and /proc only for a process the scan keeps (its
+ * cgroup, its fds, the paths of new files), through a directory pinned and
+ * checked to be the process the iterator read (same start time). Whatever
+ * the iterator cannot answer (no records: a kernel thread, a zombie;
+ * another start time; an error) is read from /proc as scan_one() does.
+ * Returns 0 or -ENOMEM, as scan_one().
+ */
+static int scan_one_bpf(struct scanner *s, pid_t pid)
+{
+	struct pkguard_proctab *tab = s->tab;
+	struct pkguard_bpf_task hdr;
+	struct pkguard_proc *proc;
+	struct pkguard_stat pst;
+	size_t index = tab->n_procs;
+	char name[16];
+	int pfd, rc;
+
+	rc = maps_bpf_read(s->job->bpf, pid, &s->records);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc == 0 && s->records.len >= sizeof(hdr) &&
+	    (s->records.len - sizeof(hdr)) % sizeof(struct pkguard_bpf_map) == 0) {
+		memcpy(&hdr, s->records.data, sizeof(hdr));
+		if (hdr.kind == PKGUARD_BPF_TASK && !bpf_worth_reading(s, &hdr, pid)) {
+			tab->n_scanned++;
+			return 0;
+		}
+	} else {
+		hdr.kind = 0;
+	}
+	snprintf(name, sizeof(name), "%d", (int)pid);
+	pfd = openat(s->job->proc_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd < 0)
+		return 0; /* gone: it uses nothing now */
+	if (hdr.kind != PKGUARD_BPF_TASK || buf_read_at(&s->buf, pfd, "stat") < 0 ||
+	    pkguard_stat_parse(s->buf.data, s->buf.len, &pst) < 0 ||
+	    hdr.start_ns / (1000000000ull / (unsigned long long)s->job->clk_tck) !=
+		    pst.start_time) {
+		rc = scan_one(s, pfd, pid);
+		close(pfd);
+		return rc;
+	}
+	tab->n_scanned++;
+	rc = new_proc(s, pid, &proc);
+	if (rc < 0)
+		goto out;
+	memcpy(proc->comm, pst.comm, sizeof(proc->comm));
+	proc->start_time = pst.start_time;
+	proc->uid = hdr.uid;
+	proc->euid = hdr.euid;
+	proc->other_mntns = s->job->have_self_mntns && hdr.mnt_ns != 0 &&
+			    hdr.mnt_ns != s->job->self_mntns.st_ino;
+	rc = add_bpf_uses(s, pfd, proc, index, &hdr);
+	if (rc == 0)
+		rc = add_posix_locks(s, proc, index);
+	if (rc == 0 && s->job->walk_fds)
+		rc = add_fd_locks(s, pfd, proc, index);
+	if (rc == 0 && proc->n_uses)
+		rc = read_unit(s, pfd, proc);
+	if (rc < 0 && rc != -ENOMEM) {
+		/* It went away (or another error) while we read: as scan_one() records it. */
+		if (gone_errno(rc))
+			tab->n_gone++;
+		if (!proc->n_uses) {
+			rc = 0;
+			goto out;
+		}
+		proc->state = denied_errno(rc) ? PKGUARD_PROC_DENIED : PKGUARD_PROC_GONE;
+		proc->error = rc;
+		if (!gone_errno(rc) && !denied_errno(rc))
+			scan_log(s, PKGUARD_LOG_WARN, "cannot read process %d: %s", (int)pid,
+				 pkguard_strerror(rc));
+		rc = 0;
+	}
+	if (rc == 0 && proc->n_uses)
+		tab->n_procs = index + 1;
+out:
+	close(pfd);
+	return rc;
+}
+#endif
 
 static bool any_fd_locks(const struct pkguard_scan_opts *opts, struct scanner *s)
 {
@@ -924,6 +1026,12 @@ static int scan_pids(struct scanner *s)
 				atomic_store(&job->stop, true);
 				return -PKGUARD_EDEADLINE;
 			}
+#ifdef PKGUARD_HAVE_BPF
+			if (job->bpf) {
+				rc = scan_one_bpf(s, job->pids[i]);
+				goto scanned;
+			}
+#endif
 			/* One pinned directory fd per process: after the process dies, reads
 			 * through it fail with ESRCH instead of reaching a newcomer with the
 			 * same pid. */
@@ -933,6 +1041,9 @@ static int scan_pids(struct scanner *s)
 				continue; /* gone before we looked: it used nothing */
 			rc = scan_one(s, pfd, job->pids[i]);
 			close(pfd);
+#ifdef PKGUARD_HAVE_BPF
+		scanned:
+#endif
 			if (rc == 0 && s->tab->n_procs > before &&
 			    array_grow(&s->pos, &s->cap_pos, s->tab->n_procs, sizeof(*s->pos)) < 0)
 				rc = -ENOMEM;

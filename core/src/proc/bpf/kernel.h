@@ -46,10 +46,33 @@ struct vm_area_struct {
 	struct file *vm_file;
 };
 
+typedef struct {
+	__u32 val;
+} kuid_t;
+
+struct cred {
+	kuid_t uid;
+	kuid_t euid;
+};
+
+struct ns_common {
+	unsigned int inum;
+};
+
+struct mnt_namespace {
+	struct ns_common ns;
+};
+
+struct nsproxy {
+	struct mnt_namespace *mnt_ns;
+};
+
 struct task_struct {
-	unsigned int flags;
 	struct mm_struct *mm;
 	__u64 start_boottime;
+	const struct cred *real_cred;
+	char comm[16];
+	struct nsproxy *nsproxy;
 };
 
 struct seq_file;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The mappings of one process, read in the kernel: a task_vma iterator,
- * created per process (its tid in the link), that writes a header (start
- * time, executable) before the first mapping and one fixed-size record per
- * file-backed mapping. It reads the same identity as /proc/PID/maps and
+ * created per process (its tid in the link), that writes a header (what
+ * stat and status would say, the executable and the mount namespace) before
+ * the first mapping and one fixed-size record per file-backed mapping. It reads the same identity as /proc/PID/maps and
  * PROCMAP_QUERY (the superblock's device and the inode number of vm_file),
  * without formatting a line or taking the mmap lock once per mapping; paths
  * are not read here (the scan asks for a path only for a file new to it).
@@ -37,11 +37,18 @@ int pkguard_maps(struct bpf_iter__task_vma *ctx)
 		struct pkguard_bpf_task hdr;
 		struct mm_struct *mm = task->mm;
 		struct file *exe = mm ? mm->exe_file : 0;
+		const struct cred *cred = task->real_cred;
+		struct nsproxy *ns = task->nsproxy;
 
 		hdr.kind = PKGUARD_BPF_TASK;
 		hdr.exe_dev = exe ? exe->f_inode->i_sb->s_dev : 0;
 		hdr.exe_ino = exe ? exe->f_inode->i_ino : 0;
 		hdr.start_ns = task->start_boottime;
+		hdr.uid = cred->uid.val;
+		hdr.euid = cred->euid.val;
+		hdr.mnt_ns = ns ? ns->mnt_ns->ns.inum : 0;
+		hdr.zero = 0;
+		__builtin_memcpy(hdr.comm, task->comm, sizeof(hdr.comm));
 		if (bpf_seq_write(seq, &hdr, sizeof(hdr)))
 			return 0;
 	}

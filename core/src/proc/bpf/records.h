@@ -12,12 +12,19 @@ enum {
 	PKGUARD_BPF_MAP = 2,  /* struct pkguard_bpf_map, then one per mapping */
 };
 
-/* Devices are the kernel's dev_t: major << 20 | minor. */
+/*
+ * What /proc/PID/stat and status would say, and the identity of exe and
+ * ns/mnt. Devices are the kernel's dev_t: major << 20 | minor.
+ */
 struct pkguard_bpf_task {
 	__u32 kind;
-	__u32 exe_dev; /* 0: no executable (a zombie's, say) */
+	__u32 exe_dev; /* 0: no executable */
 	__u64 exe_ino;
-	__u64 start_ns; /* task->start_boottime: /proc/PID/stat's start time in ns */
+	__u64 start_ns;	 /* task->start_boottime: stat's start time, in ns */
+	__u32 uid, euid; /* real_cred, as status shows them */
+	__u32 mnt_ns;	 /* the inode number of its mount namespace; 0: none (exiting) */
+	__u32 zero;
+	char comm[16];
 };
 
 struct pkguard_bpf_map {
