@@ -785,8 +785,8 @@ static bool bpf_worth_reading(struct scanner *s, const struct pkguard_bpf_task *
 }
 
 /* The executable and mappings from the iterator's records (checked by scan_one_bpf()). */
-static int add_bpf_uses(struct scanner *s, int dirfd, struct pkguard_proc *proc,
-			size_t proc_index, const struct pkguard_bpf_task *hdr)
+static int add_bpf_uses(struct scanner *s, int dirfd, struct pkguard_proc *proc, size_t proc_index,
+			const struct pkguard_bpf_task *hdr)
 {
 	struct pkguard_fileid exe = {kernel_dev(hdr->exe_dev), (ino_t)hdr->exe_ino};
 	struct pkguard_fileid last = {0, 0};

@@ -3,10 +3,11 @@
  * The mappings of one process, read in the kernel: a task_vma iterator,
  * created per process (its tid in the link), that writes a header (what
  * stat and status would say, the executable and the mount namespace) before
- * the first mapping and one fixed-size record per file-backed mapping. It reads the same identity as /proc/PID/maps and
- * PROCMAP_QUERY (the superblock's device and the inode number of vm_file),
- * without formatting a line or taking the mmap lock once per mapping; paths
- * are not read here (the scan asks for a path only for a file new to it).
+ * the first mapping and one fixed-size record per file-backed mapping. It
+ * reads the same identity as /proc/PID/maps and PROCMAP_QUERY (the
+ * superblock's device and the inode number of vm_file), without formatting
+ * a line or making a system call per mapping. Paths are not read here: the
+ * scan asks for a path only for a file new to it.
  *
  * The iterator may run an object again when the reader's buffer filled up
  * (the discarded try never reaches the reader), so the program keeps no
