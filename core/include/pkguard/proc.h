@@ -11,6 +11,11 @@
  * Kernel threads are skipped. A process that vanishes is "gone", one that
  * cannot be read is "denied": a failure to inspect is a result, never "not in
  * use".
+ *
+ * Where a BPF task_vma iterator can be loaded (see scan_opts.maps), status,
+ * exe, maps and ns/mnt come from it instead, in one read per process, and
+ * /proc/PID is opened only for the processes the scan keeps: their stat
+ * (which must give the iterator's start time: the same process) and cgroup.
  */
 #ifndef PKGUARD_PROC_H
 #define PKGUARD_PROC_H

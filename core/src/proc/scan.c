@@ -831,10 +831,10 @@ static int add_bpf_uses(struct scanner *s, int dirfd, struct pkguard_proc *proc,
 }
 
 /*
- * Scan process PID through the BPF iterator: stat, status, exe, maps and
- * ns/mnt in one read, and /proc only for a process the scan keeps (its
- * cgroup, its fds, the paths of new files), through a directory pinned and
- * checked to be the process the iterator read (same start time). Whatever
+ * Scan process PID through the BPF iterator: status, exe, maps and ns/mnt in
+ * one read, and /proc only for a process the scan keeps (its stat, cgroup
+ * and fds, the paths of new files), through a directory pinned and checked to
+ * be the process the iterator read (stat's start time). Whatever
  * the iterator cannot answer (no records: a kernel thread, a zombie;
  * another start time; an error) is read from /proc as scan_one() does.
  * Returns 0 or -ENOMEM, as scan_one().

@@ -71,7 +71,6 @@ struct task_struct {
 	struct mm_struct *mm;
 	__u64 start_boottime;
 	const struct cred *real_cred;
-	char comm[16];
 	struct nsproxy *nsproxy;
 };
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The mappings of one process, read in the kernel: a task_vma iterator,
- * created per process (its tid in the link), that writes a header (what
- * stat and status would say, the executable and the mount namespace) before
+ * created per process (its tid in the link), that writes a header (start
+ * time, uids, the executable and the mount namespace) before
  * the first mapping and one fixed-size record per file-backed mapping. It
  * reads the same identity as /proc/PID/maps and PROCMAP_QUERY (the
  * superblock's device and the inode number of vm_file), without formatting
@@ -49,7 +49,6 @@ int pkguard_maps(struct bpf_iter__task_vma *ctx)
 		hdr.euid = cred->euid.val;
 		hdr.mnt_ns = ns ? ns->mnt_ns->ns.inum : 0;
 		hdr.zero = 0;
-		__builtin_memcpy(hdr.comm, task->comm, sizeof(hdr.comm));
 		if (bpf_seq_write(seq, &hdr, sizeof(hdr)))
 			return 0;
 	}

@@ -13,7 +13,7 @@ enum {
 };
 
 /*
- * What /proc/PID/stat and status would say, and the identity of exe and
+ * The start time of stat, the uids of status, and the identities of exe and
  * ns/mnt. Devices are the kernel's dev_t: major << 20 | minor.
  */
 struct pkguard_bpf_task {
@@ -24,7 +24,6 @@ struct pkguard_bpf_task {
 	__u32 uid, euid; /* real_cred, as status shows them */
 	__u32 mnt_ns;	 /* the inode number of its mount namespace; 0: none (exiting) */
 	__u32 zero;
-	char comm[16];
 };
 
 struct pkguard_bpf_map {
