@@ -629,6 +629,37 @@ static int read_details(struct scanner *s, int dirfd, struct pkguard_proc *proc)
 	return 0;
 }
 
+/*
+ * Reading process PROC (at INDEX, through DIRFD) failed with RC: keep it as
+ * gone or denied when it was seen using something, else forget it. Returns
+ * 0, or -ENOMEM.
+ */
+static int proc_failed(struct scanner *s, int dirfd, struct pkguard_proc *proc, size_t index,
+		       int rc)
+{
+	struct pkguard_proctab *tab = s->tab;
+
+	if (rc == -ENOMEM)
+		return rc;
+	if (gone_errno(rc)) {
+		tab->n_gone++;
+		/* It is gone now: only what it was seen using before it went matters. */
+		if (!proc->n_uses) {
+			tab->n_procs = index;
+			return 0;
+		}
+	}
+	proc->state = denied_errno(rc) ? PKGUARD_PROC_DENIED : PKGUARD_PROC_GONE;
+	proc->error = rc;
+	if (!gone_errno(rc) && !denied_errno(rc))
+		scan_log(s, PKGUARD_LOG_WARN, "cannot read process %d: %s", (int)proc->pid,
+			 pkguard_strerror(rc));
+	if (proc->state == PKGUARD_PROC_DENIED)
+		read_details(s, dirfd, proc);
+	tab->n_procs = index + 1;
+	return 0;
+}
+
 static int new_proc(struct scanner *s, pid_t pid, struct pkguard_proc **proc)
 {
 	struct pkguard_proctab *tab = s->tab;
@@ -713,25 +744,19 @@ static int scan_one(struct scanner *s, int dirfd, pid_t pid)
 	return 0;
 
 failed:
-	if (rc == -ENOMEM)
-		return rc;
-	if (gone_errno(rc)) {
-		tab->n_gone++;
-		/* It is gone now: only what it was seen using before it went matters. */
-		if (!proc->n_uses) {
-			tab->n_procs = index;
-			return 0;
-		}
-	}
-	proc->state = denied_errno(rc) ? PKGUARD_PROC_DENIED : PKGUARD_PROC_GONE;
-	proc->error = rc;
-	if (!gone_errno(rc) && !denied_errno(rc))
-		scan_log(s, PKGUARD_LOG_WARN, "cannot read process %d: %s", (int)pid,
-			 pkguard_strerror(rc));
-	if (proc->state == PKGUARD_PROC_DENIED)
-		read_details(s, dirfd, proc);
-	tab->n_procs = index + 1;
-	return 0;
+	return proc_failed(s, dirfd, proc, index, rc);
+}
+
+/*
+ * One pinned directory fd per process: after the process dies, reads through
+ * it fail with ESRCH instead of reaching a newcomer with the same pid.
+ */
+static int open_pid_dir(const struct scan_job *job, pid_t pid)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "%d", (int)pid);
+	return openat(job->proc_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 #ifdef PKGUARD_HAVE_BPF
@@ -846,7 +871,6 @@ static int scan_one_bpf(struct scanner *s, pid_t pid)
 	struct pkguard_proc *proc;
 	struct pkguard_stat pst;
 	size_t index = tab->n_procs;
-	char name[16];
 	int pfd, rc;
 
 	rc = maps_bpf_read(s->job->bpf, pid, &s->records);
@@ -862,8 +886,7 @@ static int scan_one_bpf(struct scanner *s, pid_t pid)
 	} else {
 		hdr.kind = 0;
 	}
-	snprintf(name, sizeof(name), "%d", (int)pid);
-	pfd = openat(s->job->proc_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	pfd = open_pid_dir(s->job, pid);
 	if (pfd < 0)
 		return 0; /* gone: it uses nothing now */
 	if (hdr.kind != PKGUARD_BPF_TASK || buf_read_at(&s->buf, pfd, "stat") < 0 ||
@@ -891,28 +914,32 @@ static int scan_one_bpf(struct scanner *s, pid_t pid)
 		rc = add_fd_locks(s, pfd, proc, index);
 	if (rc == 0 && proc->n_uses)
 		rc = read_unit(s, pfd, proc);
-	if (rc < 0 && rc != -ENOMEM) {
-		/* It went away (or another error) while we read: as scan_one() records it. */
-		if (gone_errno(rc))
-			tab->n_gone++;
-		if (!proc->n_uses) {
-			rc = 0;
-			goto out;
-		}
-		proc->state = denied_errno(rc) ? PKGUARD_PROC_DENIED : PKGUARD_PROC_GONE;
-		proc->error = rc;
-		if (!gone_errno(rc) && !denied_errno(rc))
-			scan_log(s, PKGUARD_LOG_WARN, "cannot read process %d: %s", (int)pid,
-				 pkguard_strerror(rc));
-		rc = 0;
-	}
-	if (rc == 0 && proc->n_uses)
+	if (rc < 0)
+		rc = proc_failed(s, pfd, proc, index, rc);
+	else if (proc->n_uses)
 		tab->n_procs = index + 1;
 out:
 	close(pfd);
 	return rc;
 }
 #endif
+
+/* Scan process PID, the fastest way this scan has. Returns 0 or -ENOMEM. */
+static int scan_pid(struct scanner *s, pid_t pid)
+{
+	int pfd, rc;
+
+#ifdef PKGUARD_HAVE_BPF
+	if (s->job->bpf)
+		return scan_one_bpf(s, pid);
+#endif
+	pfd = open_pid_dir(s->job, pid);
+	if (pfd < 0)
+		return 0; /* gone before we looked: it used nothing */
+	rc = scan_one(s, pfd, pid);
+	close(pfd);
+	return rc;
+}
 
 static bool any_fd_locks(const struct pkguard_scan_opts *opts, struct scanner *s)
 {
@@ -1017,8 +1044,6 @@ static int scan_pids(struct scanner *s)
 		end = i + chunk < job->n_pids ? i + chunk : job->n_pids;
 		for (; i < end; i++) {
 			size_t before = s->tab->n_procs;
-			char name[16];
-			int pfd;
 
 			if (atomic_load(&job->stop))
 				return 0;
@@ -1026,24 +1051,7 @@ static int scan_pids(struct scanner *s)
 				atomic_store(&job->stop, true);
 				return -PKGUARD_EDEADLINE;
 			}
-#ifdef PKGUARD_HAVE_BPF
-			if (job->bpf) {
-				rc = scan_one_bpf(s, job->pids[i]);
-				goto scanned;
-			}
-#endif
-			/* One pinned directory fd per process: after the process dies, reads
-			 * through it fail with ESRCH instead of reaching a newcomer with the
-			 * same pid. */
-			snprintf(name, sizeof(name), "%d", (int)job->pids[i]);
-			pfd = openat(job->proc_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (pfd < 0)
-				continue; /* gone before we looked: it used nothing */
-			rc = scan_one(s, pfd, job->pids[i]);
-			close(pfd);
-#ifdef PKGUARD_HAVE_BPF
-		scanned:
-#endif
+			rc = scan_pid(s, job->pids[i]);
 			if (rc == 0 && s->tab->n_procs > before &&
 			    array_grow(&s->pos, &s->cap_pos, s->tab->n_procs, sizeof(*s->pos)) < 0)
 				rc = -ENOMEM;
