@@ -1,6 +1,7 @@
 #!/bin/bash
 # shellcheck disable=SC2016 # jq programs
-# Live: the scan's BPF iterator stays out where overlayfs is mounted. A
+# Live: the scan's BPF iterator stays out where overlayfs is mounted (and not
+# where only FUSE's control filesystem is). A
 # mapping of a file on overlayfs is a backing file in the kernel: the
 # iterator would see the inode underneath, /proc/PID/maps (and stat() of the
 # package's path) the one on top. So with the package root itself on
@@ -46,6 +47,13 @@ case $(scan_method) in
 esac
 expect "plain root: the mapper is a user" jq_true --argjson pid "$mapper" \
   'any(.packages[0].processes[]; .pid == $pid and .reason == "map")'
+# FUSE's control filesystem (systemd mounts it on every host) holds no files
+# to map: it must not keep the iterator out.
+if [ "$bpf" = yes ] && mkdir -p "$T/fusectl" && mount -t fusectl fusectl "$T/fusectl" 2>/dev/null; then
+  pg -v --root "$R" --json check live-demo
+  expect "fusectl mounted: still BPF" eq "$(scan_method)" "mappings through BPF"
+  umount "$T/fusectl"
+fi
 stop "$mapper"
 
 # The same root seen through overlayfs, and a process that maps the

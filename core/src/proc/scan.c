@@ -1174,7 +1174,9 @@ static int start_thread(pthread_t *thread, struct scanner *s)
  * A mount of overlayfs or FUSE in our namespace? Their files mapped by a
  * process are backing files: the iterator would see the inode underneath,
  * where maps shows the one on top (and how the kernel marks a backing file
- * differs between versions), so then the scan reads maps instead.
+ * differs between versions), so then the scan reads maps instead. FUSE is
+ * "fuse", "fuseblk" or "fuse.SUBTYPE"; "fusectl", which systemd mounts on
+ * /sys/fs/fuse/connections everywhere, holds no files to map.
  */
 static bool stacked_mounts(struct scan_job *job, struct buf *b)
 {
@@ -1188,7 +1190,8 @@ static bool stacked_mounts(struct scan_job *job, struct buf *b)
 		const char *sep = memmem(p, (size_t)(line_end - p), " - ", 3);
 
 		if (sep &&
-		    (strncmp(sep + 3, "overlay ", 8) == 0 || strncmp(sep + 3, "fuse", 4) == 0))
+		    (strncmp(sep + 3, "overlay ", 8) == 0 || strncmp(sep + 3, "fuse ", 5) == 0 ||
+		     strncmp(sep + 3, "fuseblk ", 8) == 0 || strncmp(sep + 3, "fuse.", 5) == 0))
 			return true;
 		p = line_end + 1;
 	}
