@@ -1,8 +1,8 @@
 #!/bin/bash
 # shellcheck disable=SC2016 # jq programs
 # Live: the scan's BPF iterator stays out where overlayfs is mounted (and not
-# where only FUSE's control filesystem is). A
-# mapping of a file on overlayfs is a backing file in the kernel: the
+# where only FUSE's control filesystem is). A mapping of a file on overlayfs
+# is a backing file in the kernel: the
 # iterator would see the inode underneath, /proc/PID/maps (and stat() of the
 # package's path) the one on top. So with the package root itself on
 # overlayfs, as on a live system or in a container, a process that maps the

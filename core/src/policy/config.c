@@ -45,7 +45,10 @@ static const char *const unprivileged_names[] = {
 	[PKGUARD_UNPRIV_IGNORE] = "ignore",
 	[PKGUARD_UNPRIV_WARN] = "warn",
 };
-/* No "bpf": a scan never fails for want of the iterator; "query" keeps it out. */
+/*
+ * "bpf" is named but not accepted (see the mask where scan-mappings is
+ * parsed): a scan never fails for want of the iterator; "query" keeps it out.
+ */
 static const char *const scan_mappings_names[] = {
 	[PKGUARD_MAPS_AUTO] = "auto",
 	[PKGUARD_MAPS_BPF] = "bpf",
