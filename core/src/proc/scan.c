@@ -1135,39 +1135,6 @@ static bool want_thread(const struct scan_job *job)
 	return sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) >= 2;
 }
 
-/*
- * Start S in a second thread, with every signal blocked there: the host
- * program's handlers (rpm's, an apt hook's) keep running in its own threads.
- * Returns 0, or an error number and then the caller scans alone.
- */
-static int start_thread(pthread_t *thread, struct scanner *s)
-{
-	sigset_t all;
-	pthread_attr_t attr;
-	int rc;
-
-	rc = pthread_attr_init(&attr);
-	if (rc)
-		return rc;
-	/* The scan needs little stack: a few path buffers per call. */
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	sigfillset(&all);
-#ifdef PKGUARD_HAVE_ATTR_SIGMASK
-	/* Set on the new thread alone: the caller's mask is not touched, even briefly. */
-	rc = pthread_attr_setsigmask_np(&attr, &all);
-	if (rc == 0)
-		rc = pthread_create(thread, &attr, scan_thread, s);
-#else
-	/* Before glibc 2.32: the new thread inherits it; ours is put back at once. */
-	sigset_t old;
-
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(thread, &attr, scan_thread, s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-#endif
-	pthread_attr_destroy(&attr);
-	return rc;
-}
 
 #ifdef PKGUARD_HAVE_BPF
 /*
@@ -1273,7 +1240,7 @@ int pkguard_proc_scan(struct pkguard_ctx *ctx, const struct pkguard_scan_opts *o
 		rc = scanner_init(&s[1], &job);
 		if (rc < 0)
 			goto fail;
-		threaded = start_thread(&thread, &s[1]) == 0;
+		threaded = thread_start(&thread, scan_thread, &s[1]) == 0;
 	}
 	rc = scan_pids(&s[0]);
 	if (threaded) {

@@ -3,6 +3,7 @@
 #ifndef PKGUARD_UTIL_INTERNAL_H
 #define PKGUARD_UTIL_INTERNAL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,13 @@ struct pkguard_ctx {
 	enum pkguard_maps_source maps;
 	char errmsg[512];
 };
+
+/*
+ * Start FN(ARG) in a thread of ours, with every signal blocked there: the
+ * host program's handlers (rpm's, an apt hook's) keep running in its own
+ * threads. Returns 0 or an error number (then the caller does the work itself).
+ */
+int thread_start(pthread_t *thread, void *(*fn)(void *), void *arg);
 
 /* A growable byte buffer, reused across reads so that a scan allocates rarely. */
 struct buf {
