@@ -5,16 +5,21 @@
  * iterator and the binary PROCMAP_QUERY ioctl (Linux 6.11+), which the scan
  * prefers in that order, are each compared with the text of /proc/PID/maps,
  * which it falls back to, on the live system: every process, every use,
- * every label; and on children of this test that map files with hostile
- * names (a newline, a fake " (deleted)", trailing spaces) and a file deleted
- * since, whose labels are known. Fixture trees cannot test either: their maps
- * are plain files.
+ * every label, and each process's name, uids and unit; and on children of
+ * this test that map files with hostile names (a newline, a fake
+ * " (deleted)", trailing spaces) and a file deleted since, whose labels are
+ * known. The children sit in cgroups named like services, where systemd
+ * keeps them: cgroup2 (mounted for the test where it is not) and v1's
+ * name=systemd, one deeper than the iterator reads cgroups, so that /proc
+ * must answer for it. Fixture trees cannot test any of this: their maps are
+ * plain files.
  *
  * Root only (exit 77 otherwise), and 77 on a kernel without the ioctl. Where
  * the BPF iterator cannot load (built without it, no BTF, lockdown, overlayfs
  * mounted), that half says so and is skipped.
  */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -25,6 +30,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -50,7 +56,13 @@ static const char *const names[N_FILES] = {"plain", "new\nline", "fake (deleted)
 static const char *const shown[N_FILES] = {"plain", "new\\012line", "fake (deleted)", "trail  ",
 					   "gone (deleted)"};
 
+#define N_KIDS 3
+/* Levels below kid 2's service: more than the iterator reads (PKGUARD_BPF_CGROUP_DEPTH). */
+#define DEEP 40
+
 static int failures;
+/* The unit each child was put in ("pkguard-t-PID.service"), "" if none. */
+static char units[N_KIDS][64];
 
 __attribute__((format(printf, 1, 2))) static void fail(const char *fmt, ...)
 {
@@ -75,6 +87,76 @@ static bool have_query(void)
 	ok = ioctl(fd, PROBE_PROCMAP_QUERY, &q) == 0 || errno == ENOENT;
 	close(fd);
 	return ok;
+}
+
+/* Where a cgroup hierarchy is mounted: FSTYPE "cgroup2", or "cgroup" with super option OPT. */
+static bool cgroup_mount(const char *fstype, const char *opt, char *out, size_t size)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char line[4096], mnt[1024], type[64], super[1024];
+	bool found = false;
+
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		const char *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %1023s", mnt) != 1 ||
+		    sscanf(sep + 3, "%63s %*s %1023s", type, super) != 2)
+			continue;
+		if (strcmp(type, fstype) == 0 && (!opt || strstr(super, opt))) {
+			snprintf(out, size, "%s", mnt);
+			found = true;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/*
+ * Move PID into ROOT/pkguard-t.slice/pkguard-t-PID.service, DEPTH levels
+ * below it; PATH gets the directory (for remove_cgroup()).
+ */
+static bool put_in_cgroup(const char *root, pid_t pid, int depth, char *path, size_t size)
+{
+	size_t len;
+	FILE *f;
+	int i;
+
+	snprintf(path, size, "%s/pkguard-t.slice", root);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return false;
+	len = strlen(path);
+	snprintf(path + len, size - len, "/pkguard-t-%d.service", (int)pid);
+	for (i = 0; i <= depth; i++) {
+		if (i > 0) {
+			len = strlen(path);
+			snprintf(path + len, size - len, "/d");
+		}
+		if (mkdir(path, 0755) < 0)
+			return false;
+	}
+	len = strlen(path);
+	snprintf(path + len, size - len, "/cgroup.procs");
+	f = fopen(path, "w");
+	path[len] = '\0';
+	if (!f)
+		return false;
+	fprintf(f, "%d\n", (int)pid);
+	return fclose(f) == 0;
+}
+
+/* Remove PATH and its parents up to ROOT (the slice too once empty). */
+static void remove_cgroup(const char *root, char *path)
+{
+	size_t stop = strlen(root);
+	int tries;
+
+	while (strlen(path) > stop && strncmp(path, root, stop) == 0) {
+		/* A process killed a moment ago may still be leaving it. */
+		for (tries = 0; tries < 100 && rmdir(path) < 0 && errno == EBUSY; tries++)
+			usleep(10000);
+		*strrchr(path, '/') = '\0';
+	}
 }
 
 /* A child that maps every file of DIR, then waits to be killed (or dies with us). */
@@ -164,15 +246,21 @@ static int compare(const struct pkguard_proctab *q, const struct pkguard_proctab
 				     mode_name(t->maps_used));
 			continue;
 		}
-		same = a->n_uses == b->n_uses && a->state == b->state;
+		same = a->n_uses == b->n_uses && a->state == b->state &&
+		       strcmp(a->comm, b->comm) == 0 && strcmp(a->unit, b->unit) == 0 &&
+		       a->uid == b->uid && a->euid == b->euid && a->other_mntns == b->other_mntns;
 		for (j = a->first_use; same && j < a->first_use + a->n_uses; j++)
 			same = has_use(q, &q->uses[j], t, b);
 		if (same)
 			continue;
 		diff++;
 		if (kid || report)
-			fail("process %d (%s): %s and %s differ", (int)a->pid, a->comm,
-			     mode_name(q->maps_used), mode_name(t->maps_used));
+			fail("process %d: %s and %s differ: name '%s'/'%s', unit '%s'/'%s', uids "
+			     "%u.%u/%u.%u, other mount ns %d/%d, %zu/%zu uses, state %d/%d",
+			     (int)a->pid, mode_name(q->maps_used), mode_name(t->maps_used), a->comm,
+			     b->comm, a->unit, b->unit, (unsigned)a->uid, (unsigned)a->euid,
+			     (unsigned)b->uid, (unsigned)b->euid, a->other_mntns, b->other_mntns,
+			     a->n_uses, b->n_uses, (int)a->state, (int)b->state);
 	}
 	return diff;
 }
@@ -242,7 +330,9 @@ int main(void)
 	char dir[] = "/tmp/t-mapsquery.XXXXXX", path[512];
 	struct pkguard_fileset *fs = NULL;
 	struct pkguard_ctx *ctx = NULL;
-	pid_t kids[2] = {-1, -1};
+	char v1[1024] = "", v2[1024] = "", cgroups[N_KIDS][4096],
+	     v2_dir[] = "/tmp/t-mapsquery-cg2.XXXXXX";
+	pid_t kids[N_KIDS];
 	int i, m, tested = 0;
 	size_t target, n;
 
@@ -266,12 +356,13 @@ int main(void)
 			return 1;
 		close(fd);
 	}
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < N_KIDS; i++) {
 		kids[i] = map_child(dir);
-	if (kids[0] < 0 || kids[1] < 0)
-		return 1;
+		if (kids[i] < 0)
+			return 1;
+	}
 	/* Until the children have mapped: they print nothing, so poll their maps. */
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < N_KIDS; i++) {
 		char maps[64], buf[1 << 16];
 		int tries;
 
@@ -290,6 +381,35 @@ int main(void)
 	}
 	snprintf(path, sizeof(path), "%s/gone", dir);
 	unlink(path);
+
+	/*
+	 * Units: kid 0 in cgroup2, kid 1 in name=systemd, kid 2 deep in either,
+	 * in what this host has. cgroup2 is mounted for the test where it is
+	 * not, in a mount namespace of its own (its cgroups are the host's).
+	 */
+	cgroup_mount("cgroup", "name=systemd", v1, sizeof(v1));
+	if (!cgroup_mount("cgroup2", NULL, v2, sizeof(v2)) && unshare(CLONE_NEWNS) == 0 &&
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 && mkdtemp(v2_dir) &&
+	    mount("cgroup2", v2_dir, "cgroup2", 0, NULL) == 0)
+		snprintf(v2, sizeof(v2), "%s", v2_dir);
+	for (i = 0; i < N_KIDS; i++) {
+		const char *root = i == 0   ? (*v2 ? v2 : v1)
+				   : i == 1 ? (*v1 ? v1 : v2)
+					    : (*v1 ? v1 : v2);
+
+		cgroups[i][0] = '\0';
+		if (!*root)
+			continue;
+		if (!put_in_cgroup(root, kids[i], i == 2 ? DEEP : 0, cgroups[i],
+				   sizeof(cgroups[i]))) {
+			fail("cannot put child %d in a cgroup under %s: %s", (int)kids[i], root,
+			     strerror(errno));
+			continue;
+		}
+		snprintf(units[i], sizeof(units[i]), "pkguard-t-%d.service", (int)kids[i]);
+		printf("child %d: %s in %s%s\n", (int)kids[i], units[i],
+		       root == v2 ? "cgroup2" : "name=systemd", i == 2 ? ", 40 levels below" : "");
+	}
 
 	if (pkguard_ctx_new(&ctx) < 0 || pkguard_fileset_new(ctx, &fs) < 0 ||
 	    pkguard_fileset_add_target(fs, "t", NULL, NULL, NULL, &target) < 0)
@@ -310,9 +430,18 @@ int main(void)
 		compare_modes(ctx, fs, modes[m], kids, dir);
 		tested++;
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < N_KIDS; i++) {
 		kill(kids[i], SIGKILL);
 		waitpid(kids[i], NULL, 0);
+	}
+	for (i = 0; i < N_KIDS; i++) {
+		if (cgroups[i][0])
+			remove_cgroup(strncmp(cgroups[i], v2, strlen(v2)) == 0 && *v2 ? v2 : v1,
+				      cgroups[i]);
+	}
+	if (strcmp(v2, v2_dir) == 0) {
+		umount(v2_dir);
+		rmdir(v2_dir);
 	}
 	for (i = 0; i < N_FILES - 1; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
@@ -341,7 +470,7 @@ static void compare_modes(struct pkguard_ctx *ctx, const struct pkguard_fileset 
 			pkguard_proctab_free(q);
 			return;
 		}
-		diff = compare(q, t, kids, 2, false) + compare(t, q, kids, 2, false);
+		diff = compare(q, t, kids, N_KIDS, false) + compare(t, q, kids, N_KIDS, false);
 		if (attempt == 0) {
 			check_labels(q, kids[0], dir, mode_name(mode));
 			check_labels(t, kids[0], dir, "text");
@@ -356,8 +485,8 @@ static void compare_modes(struct pkguard_ctx *ctx, const struct pkguard_fileset 
 			break;
 		}
 		if (attempt == 4) {
-			compare(q, t, kids, 2, true);
-			compare(t, q, kids, 2, true);
+			compare(q, t, kids, N_KIDS, true);
+			compare(t, q, kids, N_KIDS, true);
 		}
 		pkguard_proctab_free(q);
 		pkguard_proctab_free(t);
@@ -372,16 +501,21 @@ static void compare_modes(struct pkguard_ctx *ctx, const struct pkguard_fileset 
 		pkguard_proctab_free(q);
 		return;
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < N_KIDS; i++) {
 		const struct pkguard_proc *a = pkguard_proctab_find(q, kids[i]);
 		const struct pkguard_proc *b = pkguard_proctab_find(t, kids[i]);
 
 		/* The four files still linked; "gone" is in no fileset. */
-		if (!a || !b || a->n_uses != N_FILES - 1 || b->n_uses != N_FILES - 1)
+		if (!a || !b || a->n_uses != N_FILES - 1 || b->n_uses != N_FILES - 1) {
 			fail("check, %s: child %d is not found using its 4 files both ways",
 			     mode_name(mode), (int)kids[i]);
+			continue;
+		}
+		if (strcmp(a->unit, units[i]) != 0 || strcmp(b->unit, units[i]) != 0)
+			fail("check: child %d is in unit '%s' (%s) and '%s' (text), not '%s'",
+			     (int)kids[i], a->unit, mode_name(mode), b->unit, units[i]);
 	}
-	if (compare(q, t, kids, 2, true) + compare(t, q, kids, 2, true))
+	if (compare(q, t, kids, N_KIDS, true) + compare(t, q, kids, N_KIDS, true))
 		fail("check: %s and text differ", mode_name(mode));
 	pkguard_proctab_free(q);
 	pkguard_proctab_free(t);

@@ -171,6 +171,42 @@ static void test_cgroup(void **state)
 	check_unit("no colons here\n", -PKGUARD_EPARSE, NULL);
 }
 
+static void check_unit_up(const char *unified, const char *systemd, int rc_want, const char *want)
+{
+	char unit[128] = "";
+
+	assert_int_equal(pkguard_cgroup_unit_up(unified, systemd, unit, sizeof(unit)), rc_want);
+	if (rc_want == 1)
+		assert_string_equal(unit, want);
+}
+
+/* The same cgroups as the BPF iterator writes them: names from the cgroup up, each with a '/'. */
+static void test_cgroup_up(void **state)
+{
+	char deep[300];
+
+	(void)state;
+	check_unit_up("nginx.service/system.slice/", "", 1, "nginx.service");
+	check_unit_up("cgroup/sub/docker.service/system.slice/", "", 1, "docker.service");
+	check_unit_up("init.scope/", "", 1, "init.scope");
+	check_unit_up("sshd.service/system.slice/user@1000.service/user-1000.slice/user.slice/", "",
+		      1, "user@1000.service");
+	check_unit_up("", "", 0, NULL);
+	check_unit_up("sshd.service/system.slice/guardtest-deleg/", "", 0, NULL);
+	/* v1 with systemd, and hybrid: the unified cgroup is the root */
+	check_unit_up("", "cron.service/system.slice/", 1, "cron.service");
+	check_unit_up("x/process_api/", "ssh.service/system.slice/", 1, "ssh.service");
+	check_unit_up("x/process_api/", "", 0, NULL);
+	/* Deeper than the iterator reads: cannot say, /proc must. */
+	check_unit_up("d/c/a.service/!", "", -PKGUARD_EPARSE, NULL);
+	check_unit_up("", "d/c/!", -PKGUARD_EPARSE, NULL);
+	/* A unit name too long for the table: none, as pkguard_cgroup_unit() has it. */
+	memset(deep, 'u', sizeof(deep));
+	memcpy(deep + 200, ".service/system.slice/", 23);
+	check_unit_up(deep, "", 0, NULL);
+	check_unit_up(deep, "cron.service/", 1, "cron.service");
+}
+
 /* --- the scanner on the fixture tree --- */
 
 static void id_of(const char *path, char *out, size_t size)
@@ -508,6 +544,7 @@ int main(void)
 		cmocka_unit_test(test_stat),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_cgroup),
+		cmocka_unit_test(test_cgroup_up),
 		cmocka_unit_test_setup_teardown(test_scan_fixture_for_targets, setup_tree,
 						teardown_tree),
 		cmocka_unit_test_setup_teardown(test_scan_fixture_all, setup_tree, teardown_tree),

@@ -187,4 +187,12 @@ int pkguard_status_uids(const char *text, size_t len, uid_t *uid, uid_t *euid);
  */
 int pkguard_cgroup_unit(const char *text, size_t len, char *unit, size_t size);
 
+/*
+ * The same unit from the two cgroups the BPF iterator writes (see
+ * core/src/proc/bpf/records.h): UNIFIED and SYSTEMD, each its directory
+ * names from the cgroup up, each followed by '/'. Returns as
+ * pkguard_cgroup_unit(), and -PKGUARD_EPARSE for a path cut short ("!").
+ */
+int pkguard_cgroup_unit_up(const char *unified, const char *systemd, char *unit, size_t size);
+
 #endif

@@ -5,6 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/bpf.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 
 #include "proc/bpf.h"
@@ -81,4 +84,72 @@ void maps_bpf_free(struct maps_bpf *bpf)
 		return;
 	pkguard_maps_bpf__destroy(bpf->skel);
 	free(bpf);
+}
+
+/*
+ * A mount of overlayfs or FUSE in our namespace? Their files mapped by a
+ * process are backing files: the iterator would see the inode underneath,
+ * where maps shows the one on top (and how the kernel marks a backing file
+ * differs between versions), so then the scan reads maps instead. FUSE is
+ * "fuse", "fuseblk" or "fuse.SUBTYPE"; "fusectl", which systemd mounts on
+ * /sys/fs/fuse/connections everywhere, holds no files to map.
+ */
+static bool stacked_mounts(int proc_fd, struct buf *b)
+{
+	const char *p, *end;
+
+	if (buf_read_at(b, proc_fd, "self/mountinfo") < 0)
+		return true;
+	for (p = b->data, end = b->data + b->len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *line_end = nl ? nl : end;
+		const char *sep = memmem(p, (size_t)(line_end - p), " - ", 3);
+
+		if (sep &&
+		    (strncmp(sep + 3, "overlay ", 8) == 0 || strncmp(sep + 3, "fuse ", 5) == 0 ||
+		     strncmp(sep + 3, "fuseblk ", 8) == 0 || strncmp(sep + 3, "fuse.", 5) == 0))
+			return true;
+		p = line_end + 1;
+	}
+	return false;
+}
+
+/* The inode numbers of the first (initial) namespaces, as include/linux/proc_ns.h has them. */
+#define PROC_CGROUP_INIT_INO 0xEFFFFFFBu
+#define PROC_TIME_INIT_INO   0xEFFFFFFAu
+
+/* Are we in the first namespace of this kind (NAME under /proc)? Yes if the kernel has none. */
+static bool first_ns(int proc_fd, const char *name, unsigned int init_ino)
+{
+	struct stat st;
+
+	if (fstatat(proc_fd, name, &st, 0) < 0)
+		return errno == ENOENT;
+	return st.st_ino == init_ino;
+}
+
+void maps_bpf_prepare(int proc_fd, struct maps_bpf_prep *p)
+{
+	struct statfs sfs;
+	struct buf b = {0};
+
+	memset(p, 0, sizeof(*p));
+	p->clk_tck = sysconf(_SC_CLK_TCK);
+	if (fstatfs(proc_fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+		p->why = "not the kernel's /proc";
+	else if (p->clk_tck <= 0 || 1000000000L % p->clk_tck != 0)
+		p->why = "an unusual clock tick";
+	else if (stacked_mounts(proc_fd, &b))
+		p->why = "overlayfs or FUSE is mounted";
+	else
+		p->rc = maps_bpf_load(&p->bpf, &p->why);
+	buf_release(&b);
+	p->direct = p->bpf && first_ns(proc_fd, "self/ns/time", PROC_TIME_INIT_INO) &&
+		    first_ns(proc_fd, "self/ns/cgroup", PROC_CGROUP_INIT_INO);
+}
+
+void maps_bpf_prep_release(struct maps_bpf_prep *p)
+{
+	maps_bpf_free(p->bpf);
+	memset(p, 0, sizeof(*p));
 }

@@ -10,6 +10,7 @@
 #ifndef PKGUARD_PROC_BPF_H
 #define PKGUARD_PROC_BPF_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "util/internal.h"
@@ -31,5 +32,27 @@ int maps_bpf_load(struct maps_bpf **out, const char **why);
 int maps_bpf_read(struct maps_bpf *bpf, pid_t pid, struct buf *b);
 
 void maps_bpf_free(struct maps_bpf *bpf);
+
+/* The iterator where this system allows it, or why not (maps_bpf_prepare()). */
+struct maps_bpf_prep {
+	struct maps_bpf *bpf; /* NULL: not here */
+	const char *why;      /* why not, for a debug message */
+	int rc;		      /* with WHY, the errno of the load, or 0 */
+	long clk_tck;	      /* to turn the iterator's start times into stat's */
+	/*
+	 * The iterator's start times and cgroups read as /proc shows them to
+	 * us: we are in the first time and cgroup namespaces.
+	 */
+	bool direct;
+};
+
+/*
+ * Load the iterator if the /proc at PROC_FD is the kernel's and no mount
+ * makes its answers differ from maps (overlayfs, FUSE). Touches no context,
+ * so another thread can do it (pkguard_scan_early_start()).
+ */
+void maps_bpf_prepare(int proc_fd, struct maps_bpf_prep *p);
+
+void maps_bpf_prep_release(struct maps_bpf_prep *p);
 
 #endif

@@ -212,3 +212,47 @@ int pkguard_cgroup_unit(const char *text, size_t len, char *unit, size_t size)
 		return unit_from_path(named, named_end, unit, size);
 	return 0;
 }
+
+/*
+ * The path "/a/b" from the iterator's "b/a/" into PATH (SIZE bytes). Returns
+ * its length, or -PKGUARD_EPARSE when cut short or too long.
+ */
+static int path_down(const char *up, char *path, size_t size)
+{
+	size_t len = strlen(up), n = 0;
+	const char *end = up + len;
+
+	if (len && up[len - 1] != '/')
+		return -PKGUARD_EPARSE; /* "!": deeper than the iterator reads */
+	if (len >= size)
+		return -PKGUARD_EPARSE;
+	/* Each "name/" from the end of UP is the next component down. */
+	while (end > up) {
+		const char *name = end - 1;
+
+		while (name > up && name[-1] != '/')
+			name--;
+		path[n++] = '/';
+		memcpy(path + n, name, (size_t)(end - 1 - name));
+		n += (size_t)(end - 1 - name);
+		end = name;
+	}
+	path[n] = '\0';
+	return (int)n;
+}
+
+int pkguard_cgroup_unit_up(const char *unified, const char *systemd, char *unit, size_t size)
+{
+	char path[4096];
+	int n, rc;
+
+	n = path_down(unified, path, sizeof(path));
+	if (n < 0)
+		return n;
+	/* As pkguard_cgroup_unit(): the unified cgroup, if it names a unit. */
+	rc = unit_from_path(path, path + n, unit, size);
+	if (rc == 1)
+		return rc;
+	n = path_down(systemd, path, sizeof(path));
+	return n < 0 ? n : unit_from_path(path, path + n, unit, size);
+}

@@ -12,10 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/fs.h>
-#include <linux/magic.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -98,7 +96,16 @@ struct scan_job {
 	bool walk_fds;
 	/* The BPF mappings iterator, when it loaded; NULL: the scan reads /proc/PID/maps. */
 	struct maps_bpf *bpf;
+#ifdef PKGUARD_HAVE_BPF
+	struct maps_bpf_prep own_bpf; /* loaded by this scan, not early */
+#endif
 	long clk_tck;
+	/*
+	 * The iterator's start time and cgroups read as /proc shows them to us:
+	 * we are in the first time and cgroup namespaces. Then a process the
+	 * scan keeps needs /proc only for what the iterator does not give.
+	 */
+	bool bpf_direct;
 	enum pkguard_maps_source maps; /* the options', or the context's for AUTO */
 };
 
@@ -772,54 +779,114 @@ static bool maybe_wanted(struct scanner *s, dev_t dev, ino_t ino)
 	       (major(dev) == 0 && pkguard_fileset_has_ino(s->opts->want, ino));
 }
 
+/* The iterator's output for one process (records.h), in s->records. */
+struct bpf_task {
+	struct pkguard_bpf_task hdr;
+	const char *unified, *systemd; /* the cgroups; NULL when not given */
+	size_t recs;		       /* the offset of the first record */
+};
+
+/* Split the output in B; false when it is not a header and whole records. */
+static bool bpf_split(const struct buf *b, struct bpf_task *t)
+{
+	const char *p = b->data + sizeof(t->hdr), *end = b->data + b->len, *nul;
+	int i;
+
+	if (b->len < sizeof(t->hdr))
+		return false;
+	memcpy(&t->hdr, b->data, sizeof(t->hdr));
+	if (t->hdr.kind != PKGUARD_BPF_TASK)
+		return false;
+	t->unified = t->systemd = NULL;
+	for (i = 0; i < 2 && (t->hdr.flags & PKGUARD_BPF_CGROUPS); i++) {
+		nul = memchr(p, '\0', (size_t)(end - p));
+		if (!nul)
+			return false;
+		*(i == 0 ? &t->unified : &t->systemd) = p;
+		p = nul + 1;
+	}
+	t->recs = (size_t)(p - b->data);
+	return (b->len - t->recs) % sizeof(struct pkguard_bpf_map) == 0;
+}
+
 /*
- * Do the process's records (in s->records, after HDR) show anything the scan
- * keeps: a wanted executable or mapping, or a POSIX lock of interest? If
- * not, counts its mappings, as map_entry() does for the others. Without a fileset every process
- * with a file is kept; with flock/OFD locks to attribute every process's
- * fds must be read.
+ * Does keeping the use of (DEV, INO), as the iterator gives it, need the
+ * process's /proc directory? Its path, if the file is new to the scan
+ * (mapping_label()), or its true identity on a major-0 device
+ * (resolve_mapping()).
  */
-static bool bpf_worth_reading(struct scanner *s, const struct pkguard_bpf_task *hdr, pid_t pid)
+static bool use_needs_dir(struct scanner *s, dev_t dev, ino_t ino)
+{
+	return major(dev) == 0 || !interned(s, (struct pkguard_fileid){dev, ino});
+}
+
+enum bpf_verdict {
+	BPF_SKIP,     /* nothing the scan keeps: counted, not read further */
+	BPF_KEEP,     /* kept, everything from the iterator */
+	BPF_KEEP_DIR, /* kept, and /proc/PID is needed too */
+};
+
+/*
+ * Do the process's records (T) show anything the scan keeps: a wanted
+ * executable or mapping, or a POSIX lock of interest? And does keeping it
+ * need its /proc directory (use_needs_dir(), fds to walk for flock/OFD locks
+ * of interest)? A skipped process's mappings are counted, as map_entry()
+ * does for the others. Without a fileset every process with a file is kept.
+ */
+static enum bpf_verdict bpf_triage(struct scanner *s, const struct bpf_task *t, pid_t pid)
 {
 	const struct pkguard_locktab *locks = s->opts->locks;
+	dev_t exe_dev = kernel_dev(t->hdr.exe_dev);
+	bool keep = !s->opts->want || s->job->walk_fds, dir = s->job->walk_fds;
 	struct pkguard_bpf_map rec;
 	__u64 last_ino = 0;
 	__u32 last_dev = 0;
 	size_t off, i, n_maps = 0;
 
-	if (!s->opts->want || s->job->walk_fds ||
-	    (hdr->exe_ino && maybe_wanted(s, kernel_dev(hdr->exe_dev), hdr->exe_ino)))
-		return true;
-	for (off = sizeof(*hdr); off + sizeof(rec) <= s->records.len; off += sizeof(rec)) {
+	if (t->hdr.exe_ino && maybe_wanted(s, exe_dev, t->hdr.exe_ino)) {
+		keep = true;
+		dir |= use_needs_dir(s, exe_dev, t->hdr.exe_ino);
+	}
+	for (off = t->recs; off + sizeof(rec) <= s->records.len; off += sizeof(rec)) {
 		memcpy(&rec, s->records.data + off, sizeof(rec));
 		if (rec.ino == 0 || (rec.ino == last_ino && rec.dev == last_dev))
 			continue;
 		last_ino = rec.ino;
 		last_dev = rec.dev;
 		n_maps++;
-		if (maybe_wanted(s, kernel_dev(rec.dev), (ino_t)rec.ino))
-			return true;
+		if (maybe_wanted(s, kernel_dev(rec.dev), (ino_t)rec.ino)) {
+			keep = true;
+			dir |= use_needs_dir(s, kernel_dev(rec.dev), (ino_t)rec.ino);
+			if (dir)
+				return BPF_KEEP_DIR;
+		}
 	}
-	for (i = 0; locks && i < locks->n_locks; i++) {
+	for (i = 0; !keep && locks && i < locks->n_locks; i++) {
 		if (locks->locks[i].kind == PKGUARD_LOCK_POSIX && locks->locks[i].pid == pid &&
 		    lock_of_interest(s, &locks->locks[i]))
-			return true;
+			keep = true;
 	}
-	s->tab->n_maps += n_maps;
-	return false;
+	if (!keep) {
+		s->tab->n_maps += n_maps;
+		return BPF_SKIP;
+	}
+	return dir ? BPF_KEEP_DIR : BPF_KEEP;
 }
 
-/* The executable and mappings from the iterator's records (checked by scan_one_bpf()). */
+/*
+ * The executable and mappings from the iterator's records (T), through DIRFD
+ * where bpf_triage() said it is needed, else -1.
+ */
 static int add_bpf_uses(struct scanner *s, int dirfd, struct pkguard_proc *proc, size_t proc_index,
-			const struct pkguard_bpf_task *hdr)
+			const struct bpf_task *t)
 {
-	struct pkguard_fileid exe = {kernel_dev(hdr->exe_dev), (ino_t)hdr->exe_ino};
+	struct pkguard_fileid exe = {kernel_dev(t->hdr.exe_dev), (ino_t)t->hdr.exe_ino};
 	struct pkguard_fileid last = {0, 0};
 	struct pkguard_bpf_map rec;
 	size_t off;
 	int rc;
 
-	if (hdr->exe_ino) {
+	if (t->hdr.exe_ino) {
 		struct stat st;
 
 		/* The true device where the superblock's is anonymous (btrfs), as for maps. */
@@ -831,15 +898,18 @@ static int add_bpf_uses(struct scanner *s, int dirfd, struct pkguard_proc *proc,
 		}
 		if (wanted(s, exe)) {
 			char label[4096];
-			ssize_t n = readlinkat(dirfd, "exe", label, sizeof(label));
+			ssize_t n = 0;
 
+			/* The path is for a file new to the scan only, as for mappings. */
+			if (!interned(s, exe))
+				n = readlinkat(dirfd, "exe", label, sizeof(label));
 			rc = add_use(s, proc, proc_index, exe, PKGUARD_USE_EXE, label,
 				     n > 0 ? (size_t)n : 0, 0, 0);
 			if (rc < 0)
 				return rc;
 		}
 	}
-	for (off = sizeof(*hdr); off + sizeof(rec) <= s->records.len; off += sizeof(rec)) {
+	for (off = t->recs; off + sizeof(rec) <= s->records.len; off += sizeof(rec)) {
 		struct pkguard_maps_entry e = {0};
 
 		memcpy(&rec, s->records.data + off, sizeof(rec));
@@ -856,46 +926,59 @@ static int add_bpf_uses(struct scanner *s, int dirfd, struct pkguard_proc *proc,
 }
 
 /*
- * Scan process PID through the BPF iterator: status, exe, maps and ns/mnt in
- * one read, and /proc only for a process the scan keeps (its stat, cgroup
- * and fds, the paths of new files), through a directory pinned and checked to
- * be the process the iterator read (stat's start time). Whatever
- * the iterator cannot answer (no records: a kernel thread, a zombie;
- * another start time; an error) is read from /proc as scan_one() does.
- * Returns 0 or -ENOMEM, as scan_one().
+ * Scan process PID through the BPF iterator: stat's start time and name,
+ * status's uids, exe, maps, ns/mnt and cgroup in one read. /proc is read only
+ * for a process the scan keeps and only for what the iterator does not give
+ * (bpf_triage()): the paths of files new to the scan, fds, the unit of a
+ * cgroup too deep for the iterator. Then it is read through a directory pinned
+ * and checked to be the process the iterator read (stat's start time).
+ * Whatever the iterator cannot answer (no records: a kernel thread, a
+ * zombie; another start time; an error) is read from /proc as scan_one()
+ * does. Returns 0 or -ENOMEM, as scan_one().
  */
 static int scan_one_bpf(struct scanner *s, pid_t pid)
 {
 	struct pkguard_proctab *tab = s->tab;
-	struct pkguard_bpf_task hdr;
+	unsigned long long tick = 1000000000ull / (unsigned long long)s->job->clk_tck;
+	enum bpf_verdict verdict = BPF_KEEP_DIR;
 	struct pkguard_proc *proc;
 	struct pkguard_stat pst;
+	struct bpf_task t;
 	size_t index = tab->n_procs;
-	int pfd, rc;
+	char unit[sizeof(proc->unit)] = "";
+	int pfd = -1, rc, unit_rc = -1;
+	bool ok;
 
 	rc = maps_bpf_read(s->job->bpf, pid, &s->records);
 	if (rc == -ENOMEM)
 		return rc;
-	if (rc == 0 && s->records.len >= sizeof(hdr) &&
-	    (s->records.len - sizeof(hdr)) % sizeof(struct pkguard_bpf_map) == 0) {
-		memcpy(&hdr, s->records.data, sizeof(hdr));
-		if (hdr.kind == PKGUARD_BPF_TASK && !bpf_worth_reading(s, &hdr, pid)) {
+	ok = rc == 0 && bpf_split(&s->records, &t);
+	if (ok) {
+		verdict = bpf_triage(s, &t, pid);
+		if (verdict == BPF_SKIP) {
 			tab->n_scanned++;
 			return 0;
 		}
-	} else {
-		hdr.kind = 0;
+		if (s->job->bpf_direct && t.unified)
+			unit_rc = pkguard_cgroup_unit_up(t.unified, t.systemd, unit, sizeof(unit));
+		if (unit_rc < 0)
+			verdict = BPF_KEEP_DIR;
 	}
-	pfd = open_pid_dir(s->job, pid);
-	if (pfd < 0)
-		return 0; /* gone: it uses nothing now */
-	if (hdr.kind != PKGUARD_BPF_TASK || buf_read_at(&s->buf, pfd, "stat") < 0 ||
-	    pkguard_stat_parse(s->buf.data, s->buf.len, &pst) < 0 ||
-	    hdr.start_ns / (1000000000ull / (unsigned long long)s->job->clk_tck) !=
-		    pst.start_time) {
-		rc = scan_one(s, pfd, pid);
-		close(pfd);
-		return rc;
+	if (verdict == BPF_KEEP_DIR || !s->job->bpf_direct) {
+		pfd = open_pid_dir(s->job, pid);
+		if (pfd < 0)
+			return 0; /* gone: it uses nothing now */
+		if (!ok || buf_read_at(&s->buf, pfd, "stat") < 0 ||
+		    pkguard_stat_parse(s->buf.data, s->buf.len, &pst) < 0 ||
+		    t.hdr.start_ns / tick != pst.start_time) {
+			rc = scan_one(s, pfd, pid);
+			close(pfd);
+			return rc;
+		}
+	} else {
+		memcpy(pst.comm, t.hdr.comm, sizeof(t.hdr.comm));
+		pst.comm[sizeof(t.hdr.comm)] = '\0';
+		pst.start_time = t.hdr.start_ns / tick;
 	}
 	tab->n_scanned++;
 	rc = new_proc(s, pid, &proc);
@@ -903,23 +986,26 @@ static int scan_one_bpf(struct scanner *s, pid_t pid)
 		goto out;
 	memcpy(proc->comm, pst.comm, sizeof(proc->comm));
 	proc->start_time = pst.start_time;
-	proc->uid = hdr.uid;
-	proc->euid = hdr.euid;
-	proc->other_mntns = s->job->have_self_mntns && hdr.mnt_ns != 0 &&
-			    hdr.mnt_ns != s->job->self_mntns.st_ino;
-	rc = add_bpf_uses(s, pfd, proc, index, &hdr);
+	proc->uid = t.hdr.uid;
+	proc->euid = t.hdr.euid;
+	proc->other_mntns = s->job->have_self_mntns && t.hdr.mnt_ns != 0 &&
+			    t.hdr.mnt_ns != s->job->self_mntns.st_ino;
+	rc = add_bpf_uses(s, pfd, proc, index, &t);
 	if (rc == 0)
 		rc = add_posix_locks(s, proc, index);
 	if (rc == 0 && s->job->walk_fds)
 		rc = add_fd_locks(s, pfd, proc, index);
-	if (rc == 0 && proc->n_uses)
+	if (rc == 0 && proc->n_uses && unit_rc >= 0)
+		memcpy(proc->unit, unit, sizeof(unit));
+	else if (rc == 0 && proc->n_uses)
 		rc = read_unit(s, pfd, proc);
 	if (rc < 0)
 		rc = proc_failed(s, pfd, proc, index, rc);
 	else if (proc->n_uses)
 		tab->n_procs = index + 1;
 out:
-	close(pfd);
+	if (pfd >= 0)
+		close(pfd);
 	return rc;
 }
 #endif
@@ -1135,78 +1221,42 @@ static bool want_thread(const struct scan_job *job)
 	return sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) >= 2;
 }
 
-
-#ifdef PKGUARD_HAVE_BPF
 /*
- * A mount of overlayfs or FUSE in our namespace? Their files mapped by a
- * process are backing files: the iterator would see the inode underneath,
- * where maps shows the one on top (and how the kernel marks a backing file
- * differs between versions), so then the scan reads maps instead. FUSE is
- * "fuse", "fuseblk" or "fuse.SUBTYPE"; "fusectl", which systemd mounts on
- * /sys/fs/fuse/connections everywhere, holds no files to map.
- */
-static bool stacked_mounts(struct scan_job *job, struct buf *b)
-{
-	const char *p, *end;
-
-	if (buf_read_at(b, job->proc_fd, "self/mountinfo") < 0)
-		return true;
-	for (p = b->data, end = b->data + b->len; p < end;) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *line_end = nl ? nl : end;
-		const char *sep = memmem(p, (size_t)(line_end - p), " - ", 3);
-
-		if (sep &&
-		    (strncmp(sep + 3, "overlay ", 8) == 0 || strncmp(sep + 3, "fuse ", 5) == 0 ||
-		     strncmp(sep + 3, "fuseblk ", 8) == 0 || strncmp(sep + 3, "fuse.", 5) == 0))
-			return true;
-		p = line_end + 1;
-	}
-	return false;
-}
-
-/*
- * Load the BPF iterator when the options allow it and the /proc is the
- * kernel's. Returns 0 (with or without it, said at debug level), or a
- * negative errno when PKGUARD_MAPS_BPF was asked for and it cannot be had.
+ * Load the BPF iterator when the options allow it. Returns 0 (with or without
+ * it, said at debug level), or a negative errno when PKGUARD_MAPS_BPF was
+ * asked for and it cannot be had.
  */
 static int bpf_start(struct scan_job *job)
 {
-	const char *why = NULL;
-	struct statfs sfs;
-	struct buf b = {0};
-	int rc = 0;
+	const struct maps_bpf_prep *prep = NULL;
 
 	if (job->maps != PKGUARD_MAPS_AUTO && job->maps != PKGUARD_MAPS_BPF)
 		return 0;
-	job->clk_tck = sysconf(_SC_CLK_TCK);
-	if (fstatfs(job->proc_fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
-		why = "not the kernel's /proc";
-	else if (job->clk_tck <= 0 || 1000000000L % job->clk_tck != 0)
-		why = "an unusual clock tick";
-	else if (stacked_mounts(job, &b))
-		why = "overlayfs or FUSE is mounted";
-	else if ((rc = maps_bpf_load(&job->bpf, &why)) == 0)
-		pkguard_log(job->ctx, PKGUARD_LOG_DEBUG, "process scan: mappings through BPF");
-	buf_release(&b);
-	if (job->bpf)
+#ifdef PKGUARD_HAVE_BPF
+	maps_bpf_prepare(job->proc_fd, &job->own_bpf);
+	prep = &job->own_bpf;
+	job->bpf = prep->bpf;
+	job->clk_tck = prep->clk_tck;
+	job->bpf_direct = prep->direct;
+	if (job->bpf) {
+		pkguard_log(job->ctx, PKGUARD_LOG_DEBUG, "process scan: mappings through BPF%s",
+			    job->bpf_direct ? "" : " (and /proc for start times and cgroups)");
 		return 0;
+	}
 	if (job->maps == PKGUARD_MAPS_BPF)
-		return pkguard_fail(job->ctx, rc < 0 ? rc : -EOPNOTSUPP, "no BPF iterator: %s",
-				    why);
-	pkguard_log(job->ctx, PKGUARD_LOG_DEBUG, "process scan: no BPF iterator (%s%s%s)", why,
-		    rc < 0 ? ": " : "", rc < 0 ? strerror(-rc) : "");
+		return pkguard_fail(job->ctx, prep->rc < 0 ? prep->rc : -EOPNOTSUPP,
+				    "no BPF iterator: %s", prep->why);
+	pkguard_log(job->ctx, PKGUARD_LOG_DEBUG, "process scan: no BPF iterator (%s%s%s)",
+		    prep->why, prep->rc < 0 ? ": " : "", prep->rc < 0 ? strerror(-prep->rc) : "");
 	return 0;
-}
 #else
-static int bpf_start(struct scan_job *job)
-{
+	(void)prep;
 	if (job->maps == PKGUARD_MAPS_BPF)
 		return pkguard_fail(job->ctx, -EOPNOTSUPP,
 				    "no BPF iterator: pkguard was built without it");
 	return 0;
-}
 #endif
+}
 
 int pkguard_proc_scan(struct pkguard_ctx *ctx, const struct pkguard_scan_opts *opts,
 		      struct pkguard_proctab **out)
@@ -1277,7 +1327,7 @@ out:
 	if (job.threaded)
 		pthread_mutex_destroy(&job.log_lock);
 #ifdef PKGUARD_HAVE_BPF
-	maps_bpf_free(job.bpf);
+	maps_bpf_prep_release(&job.own_bpf);
 #endif
 	free(job.pids);
 	return rc;

@@ -21,6 +21,15 @@ typedef __u16 __be16;
 typedef __u32 __be32;
 typedef __u32 __wsum;
 
+/*
+ * Not relocated: each type relocated costs the kernel a search of its whole
+ * BTF by name at every load. These never change: a list, and (below) the
+ * context that every iterator program of its kind is compiled against.
+ */
+struct list_head {
+	struct list_head *next, *prev;
+};
+
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 
 struct super_block {
@@ -67,13 +76,58 @@ struct nsproxy {
 	struct mnt_namespace *mnt_ns;
 };
 
+/*
+ * A cgroup's directory. Linux 6.15 renamed parent to __parent: each name is
+ * a flavor of its own (the part after ___ is dropped when relocating), and
+ * the program asks which one this kernel has.
+ */
+struct kernfs_node {
+	const char *name;
+};
+
+struct kernfs_node___parent {
+	struct kernfs_node *parent;
+};
+
+struct kernfs_node___rcu_parent {
+	struct kernfs_node *__parent;
+};
+
+struct cgroup_root {
+	char name[64]; /* a named v1 hierarchy's name=, e.g. "systemd" */
+};
+
+struct cgroup {
+	struct kernfs_node *kn;
+	struct cgroup_root *root;
+};
+
+/*
+ * One of the cgroups (one per hierarchy) of a css_set: on the css_set's
+ * cgrp_links through cgrp_link (the names cross over).
+ */
+struct cgrp_cset_link {
+	struct cgroup *cgrp;
+	struct list_head cgrp_link;
+};
+
+struct css_set {
+	struct cgroup *dfl_cgrp; /* in the unified (v2) hierarchy */
+	struct list_head cgrp_links;
+};
+
 struct task_struct {
 	struct mm_struct *mm;
 	__u64 start_boottime;
 	const struct cred *real_cred;
 	struct nsproxy *nsproxy;
+	struct css_set *cgroups;
+	char comm[16];
 };
 
+#pragma clang attribute pop
+
+/* Not relocated: see list_head. */
 struct seq_file;
 
 struct bpf_iter_meta {
@@ -87,7 +141,5 @@ struct bpf_iter__task_vma {
 	struct task_struct *task;
 	struct vm_area_struct *vma;
 };
-
-#pragma clang attribute pop
 
 #endif

@@ -2,12 +2,12 @@
 /*
  * The mappings of one process, read in the kernel: a task_vma iterator,
  * created per process (its tid in the link), that writes a header (start
- * time, uids, the executable and the mount namespace) before
- * the first mapping and one fixed-size record per file-backed mapping. It
- * reads the same identity as /proc/PID/maps and PROCMAP_QUERY (the
- * superblock's device and the inode number of vm_file), without formatting
- * a line or making a system call per mapping. Paths are not read here: the
- * scan asks for a path only for a file new to it.
+ * time, name, uids, the executable, the mount namespace and the cgroups)
+ * before the first mapping and one fixed-size record per file-backed
+ * mapping. It reads the same identity as /proc/PID/maps and PROCMAP_QUERY
+ * (the superblock's device and the inode number of vm_file), without
+ * formatting a line or making a system call per mapping. Paths of files are
+ * not read here: the scan asks for a path only for a file new to it.
  *
  * The iterator may run an object again when the reader's buffer filled up
  * (the discarded try never reaches the reader), so the program keeps no
@@ -17,11 +17,105 @@
  * scanning process, where the scan would then find it.
  */
 #include "kernel.h"
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 
 #include "records.h"
 
 char LICENSE[] SEC("license") = "GPL";
+
+static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
+{
+	if (bpf_core_field_exists(struct kernfs_node___rcu_parent, __parent))
+		return BPF_CORE_READ((struct kernfs_node___rcu_parent *)kn, __parent);
+	return BPF_CORE_READ((struct kernfs_node___parent *)kn, parent);
+}
+
+/* Where put_name() is: the seq_file, and the directory whose name is next. */
+struct cgroup_walk {
+	struct seq_file *seq;
+	struct kernfs_node *kn;
+};
+
+/* One step of put_cgroup(), under bpf_loop(): the verifier checks it once. */
+static long put_name(__u64 i, void *data)
+{
+	/* Locals only in BPF_CORE_READ(): it would relocate w's fields too. */
+	struct cgroup_walk *w = data;
+	struct kernfs_node *kn = w->kn, *parent;
+	char name[256], c = '/';
+	long n;
+
+	parent = kn ? kn_parent(kn) : 0;
+	if (!parent)
+		return 1; /* the root: no name in the path */
+	/* The length with its NUL: a full buffer may be a longer name cut. */
+	n = bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(kn, name));
+	if (n <= 1 || n >= (long)sizeof(name))
+		return 1;
+	bpf_seq_write(w->seq, name, (__u32)(n - 1) & (sizeof(name) - 1));
+	bpf_seq_write(w->seq, &c, 1);
+	w->kn = parent;
+	return 0;
+}
+
+/*
+ * The cgroup directory KN as records.h says: its names up to the root's
+ * child, each followed by '/', then "!" if it went on deeper (or a name was
+ * too long to read here), then a NUL. /proc/PID/cgroup reads the same names
+ * (kernfs_path()). Nothing is formatted here: a format string would be a
+ * .rodata map (see above).
+ */
+static __always_inline void put_cgroup(struct seq_file *seq, struct kernfs_node *kn)
+{
+	struct cgroup_walk w = {seq, kn};
+	char c = '!';
+
+	bpf_loop(PKGUARD_BPF_CGROUP_DEPTH, put_name, &w, 0);
+	if (w.kn && kn_parent(w.kn))
+		bpf_seq_write(seq, &c, 1);
+	c = 0;
+	bpf_seq_write(seq, &c, 1);
+}
+
+/* Where find_systemd() is: the list of CSET's cgroups, the next link, and what it found. */
+struct links_walk {
+	struct list_head *head, *next;
+	struct cgroup *found;
+};
+
+/* One link of systemd_cgroup(), under bpf_loop(). */
+static long find_systemd(__u64 i, void *data)
+{
+	struct links_walk *w = data;
+	struct list_head *next = w->next;
+	struct cgrp_cset_link *link;
+	struct cgroup *cgrp;
+	char name[8] = {0};
+
+	if (!next || next == w->head)
+		return 1;
+	link = (void *)((char *)next - bpf_core_field_offset(struct cgrp_cset_link, cgrp_link));
+	cgrp = BPF_CORE_READ(link, cgrp);
+	bpf_probe_read_kernel(name, sizeof(name), BPF_CORE_READ(cgrp, root)->name);
+	if (name[0] == 's' && name[1] == 'y' && name[2] == 's' && name[3] == 't' &&
+	    name[4] == 'e' && name[5] == 'm' && name[6] == 'd' && name[7] == 0) {
+		w->found = cgrp;
+		return 1;
+	}
+	w->next = BPF_CORE_READ(next, next);
+	return 0;
+}
+
+/* The cgroup of CSET in the v1 hierarchy named "systemd", or 0. */
+static __always_inline struct cgroup *systemd_cgroup(struct css_set *cset)
+{
+	struct links_walk w = {&cset->cgrp_links, BPF_CORE_READ(cset, cgrp_links.next), 0};
+
+	/* One link per mounted hierarchy: the unified one, and at most 16 in v1. */
+	bpf_loop(18, find_systemd, &w, 0);
+	return w.found;
+}
 
 SEC("iter/task_vma")
 int pkguard_maps(struct bpf_iter__task_vma *ctx)
@@ -40,6 +134,8 @@ int pkguard_maps(struct bpf_iter__task_vma *ctx)
 		struct file *exe = mm ? mm->exe_file : 0;
 		const struct cred *cred = task->real_cred;
 		struct nsproxy *ns = task->nsproxy;
+		struct css_set *cset = BPF_CORE_READ(task, cgroups);
+		struct cgroup *named = 0;
 
 		hdr.kind = PKGUARD_BPF_TASK;
 		hdr.exe_dev = exe ? exe->f_inode->i_sb->s_dev : 0;
@@ -48,9 +144,15 @@ int pkguard_maps(struct bpf_iter__task_vma *ctx)
 		hdr.uid = cred->uid.val;
 		hdr.euid = cred->euid.val;
 		hdr.mnt_ns = ns ? ns->mnt_ns->ns.inum : 0;
-		hdr.zero = 0;
+		hdr.flags = cset ? PKGUARD_BPF_CGROUPS : 0;
+		bpf_probe_read_kernel(hdr.comm, sizeof(hdr.comm), task->comm);
 		if (bpf_seq_write(seq, &hdr, sizeof(hdr)))
 			return 0;
+		if (cset) {
+			put_cgroup(seq, BPF_CORE_READ(cset, dfl_cgrp, kn));
+			named = systemd_cgroup(cset);
+			put_cgroup(seq, named ? BPF_CORE_READ(named, kn) : 0);
+		}
 	}
 	file = vma->vm_file;
 	if (!file)

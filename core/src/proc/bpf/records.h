@@ -13,8 +13,14 @@ enum {
 };
 
 /*
- * The start time of stat, the uids of status, and the identities of exe and
- * ns/mnt. Devices are the kernel's dev_t: major << 20 | minor.
+ * The start time and name of stat, the uids of status, and the identities of
+ * exe and ns/mnt. Devices are the kernel's dev_t: major << 20 | minor.
+ *
+ * With PKGUARD_BPF_CGROUPS in flags, two NUL-terminated texts follow: the
+ * process's cgroup in the unified hierarchy, then in the v1 hierarchy named
+ * "systemd" (empty if there is none), each as its directory names from the
+ * cgroup up, each name followed by '/' ("b/a/" is /a/b; "" is the root). A
+ * path deeper than PKGUARD_BPF_CGROUP_DEPTH ends with "!" instead.
  */
 struct pkguard_bpf_task {
 	__u32 kind;
@@ -23,8 +29,12 @@ struct pkguard_bpf_task {
 	__u64 start_ns;	 /* task->start_boottime: stat's start time, in ns */
 	__u32 uid, euid; /* real_cred, as status shows them */
 	__u32 mnt_ns;	 /* the inode number of its mount namespace; 0: none (exiting) */
-	__u32 zero;
+	__u32 flags;
+	char comm[16]; /* stat's name, NUL-terminated unless 16 long */
 };
+
+#define PKGUARD_BPF_CGROUPS	 1u
+#define PKGUARD_BPF_CGROUP_DEPTH 32
 
 struct pkguard_bpf_map {
 	__u32 kind;
