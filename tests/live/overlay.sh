@@ -38,8 +38,9 @@ hold "$HELPERS/t-map" "$R$LIB"
 mapper=$READY
 pg -v --root "$R" --json check live-demo
 bpf=yes
+# A check loads it while the package database loads (pkguard_scan_early_start()).
 case $(scan_method) in
-"mappings through BPF") ;;
+"mappings through BPF (loaded early)") ;;
 *)
   bpf=no
   echo "# the BPF iterator is not available here: $(scan_method)"
@@ -51,7 +52,7 @@ expect "plain root: the mapper is a user" jq_true --argjson pid "$mapper" \
 # to map: it must not keep the iterator out.
 if [ "$bpf" = yes ] && mkdir -p "$T/fusectl" && mount -t fusectl fusectl "$T/fusectl" 2>/dev/null; then
   pg -v --root "$R" --json check live-demo
-  expect "fusectl mounted: still BPF" eq "$(scan_method)" "mappings through BPF"
+  expect "fusectl mounted: still BPF" eq "$(scan_method)" "mappings through BPF (loaded early)"
   umount "$T/fusectl"
 fi
 stop "$mapper"

@@ -65,6 +65,14 @@ struct pkguard_locktab {
  */
 int pkguard_locktab_read(struct pkguard_ctx *ctx, struct pkguard_locktab **out);
 
+/*
+ * As pkguard_locktab_read(), from what reading /proc/locks gave: READ_RC 0
+ * and its TEXT, or READ_RC a negative errno. For a read made on another
+ * thread (pkguard_scan_early_start()).
+ */
+int pkguard_locktab_from_read(struct pkguard_ctx *ctx, int read_rc, const char *text, size_t len,
+			      struct pkguard_locktab **out);
+
 /* Parse TEXT (the whole of /proc/locks) into a table; for tests and fuzzing. */
 int pkguard_locktab_parse(struct pkguard_ctx *ctx, const char *text, size_t len,
 			  struct pkguard_locktab **out);

@@ -115,7 +115,36 @@ struct pkguard_scan_opts {
 	 * whatever the machine (for tests). The result is the same.
 	 */
 	unsigned threads;
+	/*
+	 * What pkguard_scan_early_start() prepared (may be NULL): the scan uses
+	 * its BPF iterator instead of loading one.
+	 */
+	struct pkguard_scan_early *early;
 };
+
+/*
+ * The part of a scan that does not depend on what it looks for, started on
+ * threads of its own so that it runs while the caller loads a package
+ * database: reading /proc/locks, which waits for an RCU grace period (the
+ * kernel takes file_rwsem for writing to list the locks: 10-30 ms on a quiet
+ * 2-CPU machine), and loading the BPF iterator (the kernel relocates and
+ * verifies it: about 7 ms), if the context's scan-mappings allows it.
+ * Neither touches the context. Returns 0, or -ENOMEM (then *EARLY is NULL,
+ * and scans do it all themselves as without it).
+ */
+struct pkguard_scan_early;
+int pkguard_scan_early_start(struct pkguard_ctx *ctx, struct pkguard_scan_early **early);
+
+/*
+ * The lock table from the /proc/locks read early, as pkguard_locktab_read()
+ * would return it (waiting for the read to finish). The first call only:
+ * later ones read /proc/locks anew, as do calls with EARLY NULL.
+ */
+int pkguard_scan_early_locks(struct pkguard_ctx *ctx, struct pkguard_scan_early *early,
+			     struct pkguard_locktab **out);
+
+/* Waits for what is still running. After the scans that use it. */
+void pkguard_scan_early_free(struct pkguard_scan_early *early);
 
 /*
  * Scan every process in the context's /proc. Returns 0 with *out set (free

@@ -31,6 +31,8 @@ struct pkguard_inspection {
 	struct pkguard_findings *findings;
 	struct pkguard_locktab *locks;
 	double seconds;
+	/* Started before the package database is read (may be NULL): see pkguard/proc.h. */
+	struct pkguard_scan_early *early;
 };
 
 /*

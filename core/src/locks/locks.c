@@ -169,21 +169,28 @@ int pkguard_locktab_parse(struct pkguard_ctx *ctx, const char *text, size_t len,
 	return 0;
 }
 
+int pkguard_locktab_from_read(struct pkguard_ctx *ctx, int read_rc, const char *text, size_t len,
+			      struct pkguard_locktab **out)
+{
+	*out = NULL;
+	if (read_rc == -ENOENT)
+		return pkguard_fail(ctx, -PKGUARD_ENOPROC,
+				    "cannot read '/proc/locks' (procfs mounted with subset=pid?)");
+	if (read_rc < 0)
+		return pkguard_fail(ctx, read_rc, "cannot read '/proc/locks'");
+	return pkguard_locktab_parse(ctx, text, len, out);
+}
+
 int pkguard_locktab_read(struct pkguard_ctx *ctx, struct pkguard_locktab **out)
 {
 	struct buf b = {0};
 	int rc;
 
+	*out = NULL;
 	if (pkguard_ctx_proc_fd(ctx) < 0)
 		return pkguard_fail(ctx, -PKGUARD_ENOPROC, "cannot read locks");
 	rc = buf_read_at(&b, pkguard_ctx_proc_fd(ctx), "locks");
-	if (rc == -ENOENT)
-		rc = pkguard_fail(ctx, -PKGUARD_ENOPROC,
-				  "cannot read '/proc/locks' (procfs mounted with subset=pid?)");
-	else if (rc < 0)
-		rc = pkguard_fail(ctx, rc, "cannot read '/proc/locks'");
-	else
-		rc = pkguard_locktab_parse(ctx, b.data, b.len, out);
+	rc = pkguard_locktab_from_read(ctx, rc, b.data, b.len, out);
 	buf_release(&b);
 	return rc;
 }

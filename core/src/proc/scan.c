@@ -30,6 +30,7 @@
 
 #include "proc/bpf.h"
 #include "proc/bpf/records.h"
+#include "proc/early.h"
 #endif
 
 /* PF_KTHREAD from include/linux/sched.h: kernel threads have no exe and no maps. */
@@ -1222,25 +1223,32 @@ static bool want_thread(const struct scan_job *job)
 }
 
 /*
- * Load the BPF iterator when the options allow it. Returns 0 (with or without
+ * Use the BPF iterator when the options allow it: the one loaded early
+ * (pkguard_scan_early_start()), else loaded now. Returns 0 (with or without
  * it, said at debug level), or a negative errno when PKGUARD_MAPS_BPF was
  * asked for and it cannot be had.
  */
 static int bpf_start(struct scan_job *job)
 {
 	const struct maps_bpf_prep *prep = NULL;
+	bool early = false;
 
 	if (job->maps != PKGUARD_MAPS_AUTO && job->maps != PKGUARD_MAPS_BPF)
 		return 0;
 #ifdef PKGUARD_HAVE_BPF
-	maps_bpf_prepare(job->proc_fd, &job->own_bpf);
-	prep = &job->own_bpf;
+	if (job->opts->early)
+		early = (prep = scan_early_bpf(job->opts->early)) != NULL;
+	if (!prep) {
+		maps_bpf_prepare(job->proc_fd, &job->own_bpf);
+		prep = &job->own_bpf;
+	}
 	job->bpf = prep->bpf;
 	job->clk_tck = prep->clk_tck;
 	job->bpf_direct = prep->direct;
 	if (job->bpf) {
-		pkguard_log(job->ctx, PKGUARD_LOG_DEBUG, "process scan: mappings through BPF%s",
-			    job->bpf_direct ? "" : " (and /proc for start times and cgroups)");
+		pkguard_log(job->ctx, PKGUARD_LOG_DEBUG, "process scan: mappings through BPF%s%s",
+			    early ? " (loaded early)" : "",
+			    job->bpf_direct ? "" : " (start times and cgroups from /proc)");
 		return 0;
 	}
 	if (job->maps == PKGUARD_MAPS_BPF)
@@ -1251,6 +1259,7 @@ static int bpf_start(struct scan_job *job)
 	return 0;
 #else
 	(void)prep;
+	(void)early;
 	if (job->maps == PKGUARD_MAPS_BPF)
 		return pkguard_fail(job->ctx, -EOPNOTSUPP,
 				    "no BPF iterator: pkguard was built without it");

@@ -69,12 +69,12 @@ int pkguard_fileset_add_package(const struct pkguard_pkgdb_ops *backend, struct 
 
 int pkguard_inspect(struct pkguard_ctx *ctx, struct pkguard_inspection *ins)
 {
-	struct pkguard_scan_opts opts = {.want = ins->fs};
+	struct pkguard_scan_opts opts = {.want = ins->fs, .early = ins->early};
 	uint64_t t0 = pkguard_now_ns();
 	int rc;
 
 	/* Without /proc/locks lock holders are unknown, but exe and maps still answer. */
-	rc = pkguard_locktab_read(ctx, &ins->locks);
+	rc = pkguard_scan_early_locks(ctx, ins->early, &ins->locks);
 	if (rc < 0)
 		pkguard_log(ctx, PKGUARD_LOG_WARN, "%s; lock holders are not reported",
 			    pkguard_ctx_errmsg(ctx));
@@ -92,5 +92,6 @@ void pkguard_inspection_release(struct pkguard_inspection *ins)
 	pkguard_proctab_free(ins->procs);
 	pkguard_locktab_free(ins->locks);
 	pkguard_fileset_free(ins->fs);
+	pkguard_scan_early_free(ins->early);
 	memset(ins, 0, sizeof(*ins));
 }

@@ -588,6 +588,8 @@ int pkguard_run_execute(struct pkguard_run *r, struct pkguard_ctx *ctx,
 	}
 	if (rc < 0)
 		return rc;
+	/* /proc/locks and the BPF iterator, while the state and package databases load. */
+	pkguard_scan_early_start(ctx, &r->ins.early);
 	rc = open_state(r);
 	/* Each real run keeps the history to its configured age. */
 	if (rc == 0 && real)
