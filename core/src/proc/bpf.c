@@ -72,7 +72,7 @@ int maps_bpf_read(struct maps_bpf *bpf, pid_t pid, struct buf *b)
 		close(link);
 		return iter;
 	}
-	rc = buf_read_fd(b, iter);
+	rc = buf_read_fd_max(b, iter, MAPS_BPF_MAX);
 	close(iter);
 	close(link);
 	return rc;

@@ -93,6 +93,7 @@ struct scan_job {
 	pthread_mutex_t log_lock; /* the context's logger is called by one thread at a time */
 	struct stat self_mntns;
 	bool have_self_mntns;
+	pid_t self; /* our own process: never through the iterator (MAPS_BPF_MAX) */
 	/* Lock attribution: flock/OFD locks of interest need a walk of fdinfo. */
 	bool walk_fds;
 	/* The BPF mappings iterator, when it loaded; NULL: the scan reads /proc/PID/maps. */
@@ -1017,7 +1018,7 @@ static int scan_pid(struct scanner *s, pid_t pid)
 	int pfd, rc;
 
 #ifdef PKGUARD_HAVE_BPF
-	if (s->job->bpf)
+	if (s->job->bpf && pid != s->job->self)
 		return scan_one_bpf(s, pid);
 #endif
 	pfd = open_pid_dir(s->job, pid);
@@ -1281,6 +1282,7 @@ int pkguard_proc_scan(struct pkguard_ctx *ctx, const struct pkguard_scan_opts *o
 	if (job.proc_fd < 0)
 		return pkguard_fail(ctx, -PKGUARD_ENOPROC, "cannot scan processes");
 	job.have_self_mntns = fstatat(job.proc_fd, "self/ns/mnt", &job.self_mntns, 0) == 0;
+	job.self = getpid();
 	atomic_init(&job.next, 0);
 	atomic_init(&job.stop, false);
 	job.maps = opts->maps == PKGUARD_MAPS_AUTO ? pkguard_ctx_maps(ctx) : opts->maps;

@@ -48,6 +48,9 @@ int buf_read_at(struct buf *b, int dirfd, const char *name);
 /* Read from an open fd until EOF, as buf_read_at(). */
 int buf_read_fd(struct buf *b, int fd);
 
+/* As buf_read_fd(), but -E2BIG once more than MAX bytes came. */
+int buf_read_fd_max(struct buf *b, int fd, size_t max);
+
 /* Ensure room for EXTRA more bytes. Returns 0 or -ENOMEM. */
 int buf_reserve(struct buf *b, size_t extra);
 

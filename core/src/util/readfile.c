@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,11 +36,18 @@ int buf_reserve(struct buf *b, size_t extra)
 
 int buf_read_fd(struct buf *b, int fd)
 {
+	return buf_read_fd_max(b, fd, SIZE_MAX);
+}
+
+int buf_read_fd_max(struct buf *b, int fd, size_t max)
+{
 	ssize_t n;
 	int rc;
 
 	b->len = 0;
 	for (;;) {
+		if (b->len > max)
+			return -E2BIG;
 		/* Large reads: the kernel fills seq_file output a page at a time otherwise. */
 		rc = buf_reserve(b, b->cap > 65536 ? b->cap / 2 : 32768);
 		if (rc < 0)
