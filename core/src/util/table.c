@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,10 +48,28 @@ static size_t width(const char *s)
 	return w;
 }
 
+/* N blanks on OUT (locked by the caller). */
+static void pad(FILE *out, size_t n)
+{
+	static const char blanks[] =
+		"                                                                ";
+
+	while (n > 0) {
+		size_t k = n < sizeof(blanks) - 1 ? n : sizeof(blanks) - 1;
+
+		fwrite_unlocked(blanks, 1, k, out);
+		n -= k;
+	}
+}
+
+/*
+ * A check of a package every process maps prints thousands of rows: the
+ * stream is locked once, and cells and padding go out without formatting.
+ */
 void pkguard_table_print(const struct pkguard_table *t, FILE *out, const char *indent)
 {
 	size_t *w = calloc(t->ncols, sizeof(*w));
-	size_t r, c;
+	size_t indent_len = strlen(indent), r, c;
 
 	if (!w)
 		return;
@@ -64,23 +83,25 @@ void pkguard_table_print(const struct pkguard_table *t, FILE *out, const char *i
 				w[c] = cw;
 		}
 	}
+	flockfile(out);
 	for (r = 0; r <= t->nrows; r++) {
 		size_t last = t->ncols;
 
 		/* No padding after the last non-empty cell: no trailing blanks. */
 		while (r > 0 && last > 1 && !t->cells[(r - 1) * t->ncols + last - 1][0])
 			last--;
-		fputs(indent, out);
+		fwrite_unlocked(indent, 1, indent_len, out);
 		for (c = 0; c < last; c++) {
 			const char *cell =
 				r == 0 ? t->headers[c] : t->cells[(r - 1) * t->ncols + c];
 
-			fputs(cell, out);
+			fwrite_unlocked(cell, 1, strlen(cell), out);
 			if (c + 1 < last)
-				fprintf(out, "%*s", (int)(w[c] - width(cell) + 2), "");
+				pad(out, w[c] - width(cell) + 2);
 		}
-		fputc('\n', out);
+		putc_unlocked('\n', out);
 	}
+	funlockfile(out);
 	free(w);
 }
 
