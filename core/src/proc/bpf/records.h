@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * What the mappings iterator (maps.bpf.c) writes for one process, read back
- * by the scan (bpf.c): a header, then one record per file-backed mapping, in
+ * by the scan (bpf.c): a header, then one record per run of consecutive
+ * mappings of one open file (its first mapping's range), in
  * address order. Shared by the BPF program and the C code that reads it.
  */
 #ifndef PKGUARD_BPF_RECORDS_H
@@ -9,7 +10,7 @@
 
 enum {
 	PKGUARD_BPF_TASK = 1, /* struct pkguard_bpf_task, first */
-	PKGUARD_BPF_MAP = 2,  /* struct pkguard_bpf_map, then one per mapping */
+	PKGUARD_BPF_MAP = 2,  /* struct pkguard_bpf_map, then one per run of mappings */
 };
 
 /*
