@@ -298,17 +298,23 @@ out:
 }
 
 /*
- * Check a files list the way libdpkg will parse it (db-fsys-files.c): a final
- * newline, and no line left empty once one trailing '/' is stripped. libdpkg
- * parses with onerr_abort raised, so its ohshit() on a malformed list would
- * exit the process instead of jumping back to run_guarded().
+ * Read files list PATH, checked the way libdpkg will parse it
+ * (db-fsys-files.c): a final newline, and no line left empty once one
+ * trailing '/' is stripped. libdpkg parses with onerr_abort raised, so its
+ * ohshit() on a malformed list would exit the process instead of jumping back
+ * to run_guarded(). Each line, without its newline, goes to LINE (if not
+ * NULL), which may write one byte past it. The list is read in db->buf-sized
+ * pieces: the longest (thousands of kernel modules, a cloud SDK) never sits
+ * in memory whole. A line longer than the buffer is no path (PATH_MAX is far
+ * below), so it is skipped.
  */
-static int check_files_list(struct pkguard_pkgdb *db, const char *path)
+static int read_files_list(struct pkguard_pkgdb *db, const char *path,
+			   int (*line)(void *arg, char *text, size_t len), void *arg)
 {
+	size_t have = 0, start, i;
 	unsigned int lineno = 1;
-	size_t line_len = 0;
-	char first = '\0';
-	ssize_t n, i;
+	bool skipping = false;
+	ssize_t n;
 	int fd, rc;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -319,7 +325,7 @@ static int check_files_list(struct pkguard_pkgdb *db, const char *path)
 		return pkguard_fail(db->ctx, -errno, "cannot open '%s'", path);
 	}
 	for (;;) {
-		n = read(fd, db->buf, sizeof(db->buf));
+		n = read(fd, db->buf + have, sizeof(db->buf) - 1 - have);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -328,23 +334,34 @@ static int check_files_list(struct pkguard_pkgdb *db, const char *path)
 		}
 		if (n == 0)
 			break;
-		for (i = 0; i < n; i++) {
-			if (db->buf[i] != '\n') {
-				if (line_len++ == 0)
-					first = db->buf[i];
+		have += (size_t)n;
+		for (start = 0, i = 0; i < have; i++) {
+			if (db->buf[i] != '\n')
 				continue;
-			}
-			if (line_len == 0 || (line_len == 1 && first == '/')) {
+			if (!skipping &&
+			    (i == start || (i == start + 1 && db->buf[start] == '/'))) {
 				rc = pkguard_fail(db->ctx, -PKGUARD_EBACKEND,
 						  "cannot parse '%s' line %u: empty file name",
 						  path, lineno);
 				goto out;
 			}
-			line_len = 0;
+			if (!skipping && line && (rc = line(arg, db->buf + start, i - start)) < 0) {
+				rc = pkguard_fail(db->ctx, rc, "cannot read '%s'", path);
+				goto out;
+			}
+			skipping = false;
+			start = i + 1;
 			lineno++;
 		}
+		if (start == 0 && have == sizeof(db->buf) - 1) {
+			skipping = true; /* a line longer than the buffer: drop what we have */
+			have = 0;
+			continue;
+		}
+		memmove(db->buf, db->buf + start, have - start);
+		have -= start;
 	}
-	if (line_len != 0) {
+	if (have != 0 || skipping) {
 		rc = pkguard_fail(db->ctx, -PKGUARD_EBACKEND,
 				  "cannot parse '%s' line %u: missing final newline", path, lineno);
 		goto out;
@@ -362,7 +379,7 @@ static int load_files(struct pkguard_pkgdb *db, struct pkginfo *pkg)
 
 	if (pkg->files_list_valid || pkg->status == PKG_STAT_NOTINSTALLED)
 		return 0;
-	rc = check_files_list(db, pkg_infodb_get_file(pkg, &pkg->installed, LISTFILE));
+	rc = read_files_list(db, pkg_infodb_get_file(pkg, &pkg->installed, LISTFILE), NULL, NULL);
 	if (rc < 0)
 		return rc;
 	ensure_packagefiles_available(pkg);
@@ -718,74 +735,16 @@ static int list_line(struct owners_many *m, struct pkginfo *pkg, char *line, siz
 	return 0;
 }
 
-/*
- * Read the files list PATH of PKG, checked as check_files_list() does, in
- * db->buf-sized pieces: the longest list (thousands of kernel modules, a
- * cloud SDK) never sits in memory whole. A line longer than the buffer is no
- * path (PATH_MAX is far below), so it is skipped.
- */
-static int scan_list(struct pkguard_pkgdb *db, struct owners_many *m, struct pkginfo *pkg,
-		     const char *path)
-{
-	size_t have = 0, start, i;
-	unsigned int lineno = 1;
-	bool skipping = false;
-	ssize_t n;
-	int fd, rc;
+struct list_owner {
+	struct owners_many *m;
+	struct pkginfo *pkg;
+};
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		/* libdpkg takes a missing list for an empty one (and warns). */
-		if (errno == ENOENT)
-			return 0;
-		return pkguard_fail(db->ctx, -errno, "cannot open '%s'", path);
-	}
-	for (;;) {
-		n = read(fd, db->buf + have, sizeof(db->buf) - 1 - have);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = pkguard_fail(db->ctx, -errno, "cannot read '%s'", path);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		have += (size_t)n;
-		for (start = 0, i = 0; i < have; i++) {
-			if (db->buf[i] != '\n')
-				continue;
-			if (!skipping &&
-			    (i == start || (i == start + 1 && db->buf[start] == '/'))) {
-				rc = pkguard_fail(db->ctx, -PKGUARD_EBACKEND,
-						  "cannot parse '%s' line %u: empty file name",
-						  path, lineno);
-				goto out;
-			}
-			if (!skipping && list_line(m, pkg, db->buf + start, i - start) < 0) {
-				rc = pkguard_fail(db->ctx, -ENOMEM, "cannot read '%s'", path);
-				goto out;
-			}
-			skipping = false;
-			start = i + 1;
-			lineno++;
-		}
-		if (start == 0 && have == sizeof(db->buf) - 1) {
-			skipping = true; /* a line longer than the buffer: drop what we have */
-			have = 0;
-			continue;
-		}
-		memmove(db->buf, db->buf + start, have - start);
-		have -= start;
-	}
-	if (have != 0 || skipping) {
-		rc = pkguard_fail(db->ctx, -PKGUARD_EBACKEND,
-				  "cannot parse '%s' line %u: missing final newline", path, lineno);
-		goto out;
-	}
-	rc = 0;
-out:
-	close(fd);
-	return rc;
+static int owner_line(void *arg, char *line, size_t len)
+{
+	struct list_owner *o = arg;
+
+	return list_line(o->m, o->pkg, line, len);
 }
 
 static void owners_many_release(struct owners_many *m)
@@ -844,7 +803,8 @@ static int dpkg_owners_many(struct pkguard_pkgdb *db, const char *const *paths, 
 	if (rc == -ENOMEM)
 		rc = pkguard_fail(db->ctx, rc, "cannot read the files lists in '%s'", db->root);
 	for (i = 0; rc == 0 && i < m.n_pkgs; i++)
-		rc = scan_list(db, &m, m.pkgs[i], m.lists[i]);
+		rc = read_files_list(db, m.lists[i], owner_line,
+				     &(struct list_owner){&m, m.pkgs[i]});
 	if (rc < 0)
 		goto out;
 	/* The names of a path follow one another, in add_owners()'s order. */
