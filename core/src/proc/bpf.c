@@ -55,6 +55,8 @@ int maps_bpf_read(struct maps_bpf *bpf, pid_t pid, struct buf *b)
 	union bpf_attr attr;
 	int link, iter, rc;
 
+	if (pid == getpid())
+		return -EDEADLK; /* see MAPS_BPF_MAX */
 	memset(&info, 0, sizeof(info));
 	info.task.tid = (__u32)pid;
 	memset(&attr, 0, sizeof(attr));

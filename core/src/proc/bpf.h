@@ -22,9 +22,10 @@ struct maps_bpf;
  * the default vm.max_map_count (65530); past it the scan reads the process's
  * maps instead. Each read() resumes the walk from an address: reading our
  * own process, whose buffer grew (and moved) under the walk, revisited
- * mappings without end (a 1 GiB read under ASan), so the scan reads itself
- * from /proc. A process mapping and unmapping as fast as it can stayed
- * under 56 KiB in 200 reads of 4 KiB, but the bound does not rest on that.
+ * mappings without end (a 1 GiB read under ASan), so maps_bpf_read() refuses
+ * our own pid and the scan reads us from /proc. A process mapping and
+ * unmapping as fast as it can stayed under 56 KiB in 200 reads of 4 KiB, but
+ * the bound does not rest on that.
  */
 #define MAPS_BPF_MAX ((size_t)65530 * 16 * 32)
 
@@ -38,8 +39,8 @@ int maps_bpf_load(struct maps_bpf **out, const char **why);
  * The records of process PID (bpf/records.h) into B, replacing its content:
  * nothing at all for a process without mappings (a kernel thread, a zombie).
  * Safe to call from several threads at once. Returns 0, -ESRCH when there is
- * no such process, -E2BIG past MAPS_BPF_MAX bytes, or another negative errno.
- * Not for our own process: see MAPS_BPF_MAX.
+ * no such process, -E2BIG past MAPS_BPF_MAX bytes, -EDEADLK for our own
+ * process (see MAPS_BPF_MAX), or another negative errno.
  */
 int maps_bpf_read(struct maps_bpf *bpf, pid_t pid, struct buf *b);
 

@@ -93,7 +93,6 @@ struct scan_job {
 	pthread_mutex_t log_lock; /* the context's logger is called by one thread at a time */
 	struct stat self_mntns;
 	bool have_self_mntns;
-	pid_t self; /* our own process: never through the iterator (MAPS_BPF_MAX) */
 	/* Lock attribution: flock/OFD locks of interest need a walk of fdinfo. */
 	bool walk_fds;
 	/* The BPF mappings iterator, when it loaded; NULL: the scan reads /proc/PID/maps. */
@@ -791,11 +790,13 @@ struct bpf_task {
 /* Split the output in B; false when it is not a header and whole records. */
 static bool bpf_split(const struct buf *b, struct bpf_task *t)
 {
-	const char *p = b->data + sizeof(t->hdr), *end = b->data + b->len, *nul;
+	const char *p, *end, *nul;
 	int i;
 
 	if (b->len < sizeof(t->hdr))
 		return false;
+	p = b->data + sizeof(t->hdr);
+	end = b->data + b->len;
 	memcpy(&t->hdr, b->data, sizeof(t->hdr));
 	if (t->hdr.kind != PKGUARD_BPF_TASK)
 		return false;
@@ -1018,7 +1019,7 @@ static int scan_pid(struct scanner *s, pid_t pid)
 	int pfd, rc;
 
 #ifdef PKGUARD_HAVE_BPF
-	if (s->job->bpf && pid != s->job->self)
+	if (s->job->bpf)
 		return scan_one_bpf(s, pid);
 #endif
 	pfd = open_pid_dir(s->job, pid);
@@ -1282,7 +1283,6 @@ int pkguard_proc_scan(struct pkguard_ctx *ctx, const struct pkguard_scan_opts *o
 	if (job.proc_fd < 0)
 		return pkguard_fail(ctx, -PKGUARD_ENOPROC, "cannot scan processes");
 	job.have_self_mntns = fstatat(job.proc_fd, "self/ns/mnt", &job.self_mntns, 0) == 0;
-	job.self = getpid();
 	atomic_init(&job.next, 0);
 	atomic_init(&job.stop, false);
 	job.maps = opts->maps == PKGUARD_MAPS_AUTO ? pkguard_ctx_maps(ctx) : opts->maps;
