@@ -21,9 +21,9 @@ struct pkguard_scan_early {
 	int proc_fd;
 
 	pthread_t locks_thread;
-	bool locks_running, locks_used;
-	struct buf locks; /* the text of /proc/locks */
-	int locks_rc;	  /* of reading it */
+	bool locks_running; /* and not yet used */
+	struct buf locks;   /* the text of /proc/locks */
+	int locks_rc;	    /* of reading it */
 
 #ifdef PKGUARD_HAVE_BPF
 	pthread_t bpf_thread;
@@ -73,11 +73,10 @@ int pkguard_scan_early_start(struct pkguard_ctx *ctx, struct pkguard_scan_early 
 int pkguard_scan_early_locks(struct pkguard_ctx *ctx, struct pkguard_scan_early *early,
 			     struct pkguard_locktab **out)
 {
-	if (!early || !early->locks_running || early->locks_used)
+	if (!early || !early->locks_running)
 		return pkguard_locktab_read(ctx, out);
 	pthread_join(early->locks_thread, NULL);
 	early->locks_running = false;
-	early->locks_used = true;
 	return pkguard_locktab_from_read(ctx, early->locks_rc, early->locks.data, early->locks.len,
 					 out);
 }
