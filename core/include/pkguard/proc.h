@@ -116,6 +116,13 @@ struct pkguard_scan_opts {
 	 */
 	unsigned threads;
 	/*
+	 * For tests: with the BPF iterator, read each process through an
+	 * iterator of its own, as the scan does where it cannot read them all
+	 * as one stream (outside the first pid namespace). The result is the
+	 * same.
+	 */
+	bool bpf_per_process;
+	/*
 	 * What pkguard_scan_early_start() prepared (may be NULL): the scan uses
 	 * its BPF iterator instead of loading one.
 	 */

@@ -49,35 +49,50 @@ int maps_bpf_load(struct maps_bpf **out, const char **why)
 	return 0;
 }
 
-int maps_bpf_read(struct maps_bpf *bpf, pid_t pid, struct buf *b)
+/* An iterator of the program: over process PID, or over every process for 0. */
+static int open_iter(struct maps_bpf *bpf, pid_t pid)
 {
 	union bpf_iter_link_info info;
 	union bpf_attr attr;
-	int link, iter, rc;
+	int link, iter;
 
-	if (pid == getpid())
-		return -EDEADLK; /* see MAPS_BPF_MAX */
 	memset(&info, 0, sizeof(info));
 	info.task.tid = (__u32)pid;
 	memset(&attr, 0, sizeof(attr));
 	attr.link_create.prog_fd = (__u32)bpf->skel->progs.pkguard_maps.prog_fd;
 	attr.link_create.attach_type = BPF_TRACE_ITER;
-	attr.link_create.iter_info = (__u64)(uintptr_t)&info;
-	attr.link_create.iter_info_len = sizeof(info);
+	if (pid) {
+		attr.link_create.iter_info = (__u64)(uintptr_t)&info;
+		attr.link_create.iter_info_len = sizeof(info);
+	}
 	link = sys_bpf(BPF_LINK_CREATE, &attr);
 	if (link < 0)
 		return link == -ENOENT ? -ESRCH : link;
 	memset(&attr, 0, sizeof(attr));
 	attr.iter_create.link_fd = (__u32)link;
 	iter = sys_bpf(BPF_ITER_CREATE, &attr);
-	if (iter < 0) {
-		close(link);
+	/* The iterator holds the link. */
+	close(link);
+	return iter;
+}
+
+int maps_bpf_read(struct maps_bpf *bpf, pid_t pid, struct buf *b)
+{
+	int iter, rc;
+
+	if (pid == getpid())
+		return -EDEADLK; /* see MAPS_BPF_MAX */
+	iter = open_iter(bpf, pid);
+	if (iter < 0)
 		return iter;
-	}
 	rc = buf_read_fd_max(b, iter, MAPS_BPF_MAX);
 	close(iter);
-	close(link);
 	return rc;
+}
+
+int maps_bpf_open_all(struct maps_bpf *bpf)
+{
+	return open_iter(bpf, 0);
 }
 
 void maps_bpf_free(struct maps_bpf *bpf)
@@ -117,6 +132,7 @@ static bool stacked_mounts(int proc_fd, struct buf *b)
 }
 
 /* The inode numbers of the first (initial) namespaces, as include/linux/proc_ns.h has them. */
+#define PROC_PID_INIT_INO    0xEFFFFFFCu
 #define PROC_CGROUP_INIT_INO 0xEFFFFFFBu
 #define PROC_TIME_INIT_INO   0xEFFFFFFAu
 
@@ -148,6 +164,7 @@ void maps_bpf_prepare(int proc_fd, struct maps_bpf_prep *p)
 	buf_release(&b);
 	p->direct = p->bpf && first_ns(proc_fd, "self/ns/time", PROC_TIME_INIT_INO) &&
 		    first_ns(proc_fd, "self/ns/cgroup", PROC_CGROUP_INIT_INO);
+	p->stream = p->bpf && first_ns(proc_fd, "self/ns/pid", PROC_PID_INIT_INO);
 }
 
 void maps_bpf_prep_release(struct maps_bpf_prep *p)

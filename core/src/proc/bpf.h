@@ -44,6 +44,18 @@ int maps_bpf_load(struct maps_bpf **out, const char **why);
  */
 int maps_bpf_read(struct maps_bpf *bpf, pid_t pid, struct buf *b);
 
+/*
+ * An iterator over every process: read() it for the records of one process
+ * after another (bpf/records.h), in pid order, each process's after its
+ * header, which may come again (the process goes on). A header or record may
+ * be split between two reads. Each read() takes up the walk where the last
+ * one stopped, so a process whose mappings change meanwhile is read as maps
+ * reads it: as it was at each point of the walk. Pids are the first pid
+ * namespace's (maps_bpf_prep.stream). Returns the iterator's fd, or a
+ * negative errno.
+ */
+int maps_bpf_open_all(struct maps_bpf *bpf);
+
 void maps_bpf_free(struct maps_bpf *bpf);
 
 /* The iterator where this system allows it, or why not (maps_bpf_prepare()). */
@@ -57,6 +69,8 @@ struct maps_bpf_prep {
 	 * us: we are in the first time and cgroup namespaces.
 	 */
 	bool direct;
+	/* We are in the first pid namespace: the iterator's pids are ours (maps_bpf_open_all()). */
+	bool stream;
 };
 
 /*

@@ -77,9 +77,12 @@ enum maps_mode {
 
 /*
  * What the scanners of one scan share: the pids listed from /proc, handed out
- * in chunks to whichever scanner asks next. With two scanners (two threads),
- * each builds its own table; they are merged in pid-list order at the end, so
- * the result is the one a single scanner would give.
+ * in chunks to whichever scanner asks next; or, with the BPF iterator over
+ * every process (a stream), claimed from both ends: the stream's scanner
+ * upwards in pid order, the other one downwards through the list, one
+ * process at a time (see claim()), until they meet. With two scanners (two
+ * threads), each builds its own table; they are merged in pid order at the
+ * end, so the result is the one a single scanner would give.
  */
 struct scan_job {
 	struct pkguard_ctx *ctx;
@@ -88,6 +91,13 @@ struct scan_job {
 	pid_t *pids;
 	size_t n_pids, cap_pids;
 	atomic_size_t next;
+	/*
+	 * With a stream: the highest pid the stream's scanner has taken (low 32
+	 * bits) and the lowest the other one has (high 32 bits), so that one
+	 * compare-and-swap takes a pid for one side only.
+	 */
+	_Atomic uint64_t frontier;
+	bool stream;
 	atomic_bool stop; /* a scanner failed, or the deadline passed */
 	bool threaded;
 	pthread_mutex_t log_lock; /* the context's logger is called by one thread at a time */
@@ -117,9 +127,11 @@ struct scanner {
 	struct scan_job *job;
 	struct pkguard_proctab *tab;
 	size_t cap_procs, cap_uses, cap_seen, cap_seen_last;
-	/* Each process's index in job->pids: the order of the merged table. */
+	/* Each process's index in job->pids, or its pid with a stream: the order of the merged
+	 * table. */
 	size_t *pos;
 	size_t cap_pos;
+	bool descending; /* its table is in decreasing order of pos */
 	size_t n_tried;
 	int rc; /* of a scanner run in a thread */
 
@@ -133,8 +145,10 @@ struct scanner {
 	enum maps_mode maps_mode;
 	/* A mapping's path from PROCMAP_QUERY (PATH_MAX with its NUL), then as maps prints it. */
 	struct buf name;
-	/* A process's records from the BPF iterator. */
+	/* A process's output from the BPF iterator, or the stream's. */
 	struct buf records;
+	/* The process being read from it: its cgroups, then its records (struct bpf_task). */
+	struct buf cgroups, maps;
 };
 
 __attribute__((format(printf, 3, 4))) static void
@@ -780,36 +794,94 @@ static bool maybe_wanted(struct scanner *s, dev_t dev, ino_t ino)
 	       (major(dev) == 0 && pkguard_fileset_has_ino(s->opts->want, ino));
 }
 
-/* The iterator's output for one process (records.h), in s->records. */
+/* The iterator's output for one process (records.h). */
 struct bpf_task {
 	struct pkguard_bpf_task hdr;
 	const char *unified, *systemd; /* the cgroups; NULL when not given */
-	size_t recs;		       /* the offset of the first record */
+	const struct pkguard_bpf_map *maps;
+	size_t n_maps;
 };
 
-/* Split the output in B; false when it is not a header and whole records. */
-static bool bpf_split(const struct buf *b, struct bpf_task *t)
+/*
+ * The length of the header (with its cgroups) or record at P, which ends
+ * before END; 0 when it does not, -1 when it is neither.
+ */
+static ptrdiff_t bpf_item(const char *p, const char *end)
 {
-	const char *p, *end, *nul;
+	struct pkguard_bpf_task hdr;
+	const char *q, *nul;
+	__u32 kind;
 	int i;
 
-	if (b->len < sizeof(t->hdr))
-		return false;
-	p = b->data + sizeof(t->hdr);
-	end = b->data + b->len;
-	memcpy(&t->hdr, b->data, sizeof(t->hdr));
-	if (t->hdr.kind != PKGUARD_BPF_TASK)
-		return false;
-	t->unified = t->systemd = NULL;
-	for (i = 0; i < 2 && (t->hdr.flags & PKGUARD_BPF_CGROUPS); i++) {
-		nul = memchr(p, '\0', (size_t)(end - p));
+	if (end - p < (ptrdiff_t)sizeof(kind))
+		return 0;
+	memcpy(&kind, p, sizeof(kind));
+	if (kind == PKGUARD_BPF_MAP)
+		return end - p < (ptrdiff_t)sizeof(struct pkguard_bpf_map)
+			       ? 0
+			       : (ptrdiff_t)sizeof(struct pkguard_bpf_map);
+	if (kind != PKGUARD_BPF_TASK)
+		return -1;
+	if (end - p < (ptrdiff_t)sizeof(hdr))
+		return 0;
+	memcpy(&hdr, p, sizeof(hdr));
+	q = p + sizeof(hdr);
+	for (i = 0; i < 2 && (hdr.flags & PKGUARD_BPF_CGROUPS); i++) {
+		nul = memchr(q, '\0', (size_t)(end - q));
 		if (!nul)
-			return false;
-		*(i == 0 ? &t->unified : &t->systemd) = p;
-		p = nul + 1;
+			return 0;
+		q = nul + 1;
 	}
-	t->recs = (size_t)(p - b->data);
-	return (b->len - t->recs) % sizeof(struct pkguard_bpf_map) == 0;
+	return q - p;
+}
+
+/* Start collecting the process of the header at P (LEN long, bpf_item()). */
+static int task_begin(struct scanner *s, const char *p, size_t len)
+{
+	s->cgroups.len = 0;
+	s->maps.len = 0;
+	return buf_append(&s->cgroups, p, len);
+}
+
+/* The process collected (task_begin(), then its records in s->maps). */
+static void task_get(const struct scanner *s, struct bpf_task *t)
+{
+	const char *cg = s->cgroups.data + sizeof(t->hdr);
+
+	memcpy(&t->hdr, s->cgroups.data, sizeof(t->hdr));
+	t->unified = t->systemd = NULL;
+	if (t->hdr.flags & PKGUARD_BPF_CGROUPS) {
+		t->unified = cg;
+		t->systemd = cg + strlen(cg) + 1;
+	}
+	t->maps = (const struct pkguard_bpf_map *)(const void *)s->maps.data;
+	t->n_maps = s->maps.len / sizeof(*t->maps);
+}
+
+/* Its own iterator's output (s->records) as process T: 1, 0 when it is not one, or -ENOMEM. */
+static int bpf_parse(struct scanner *s, struct bpf_task *t)
+{
+	const char *p = s->records.data, *end = p + s->records.len;
+	ptrdiff_t len = bpf_item(p, end);
+	__u32 kind = 0;
+
+	if (len > 0)
+		memcpy(&kind, p, sizeof(kind));
+	if (kind != PKGUARD_BPF_TASK)
+		return 0;
+	if (task_begin(s, p, (size_t)len) < 0)
+		return -ENOMEM;
+	for (p += len; p < end; p += len) {
+		len = bpf_item(p, end);
+		if (len <= 0)
+			return 0;
+		memcpy(&kind, p, sizeof(kind));
+		/* Else a header again: the walk went on on another CPU. */
+		if (kind == PKGUARD_BPF_MAP && buf_append(&s->maps, p, (size_t)len) < 0)
+			return -ENOMEM;
+	}
+	task_get(s, t);
+	return 1;
 }
 
 /*
@@ -841,25 +913,24 @@ static enum bpf_verdict bpf_triage(struct scanner *s, const struct bpf_task *t, 
 	const struct pkguard_locktab *locks = s->opts->locks;
 	dev_t exe_dev = kernel_dev(t->hdr.exe_dev);
 	bool keep = !s->opts->want || s->job->walk_fds, dir = s->job->walk_fds;
-	struct pkguard_bpf_map rec;
+	const struct pkguard_bpf_map *rec;
 	__u64 last_ino = 0;
 	__u32 last_dev = 0;
-	size_t off, i, n_maps = 0;
+	size_t i, n_maps = 0;
 
 	if (t->hdr.exe_ino && maybe_wanted(s, exe_dev, t->hdr.exe_ino)) {
 		keep = true;
 		dir |= use_needs_dir(s, exe_dev, t->hdr.exe_ino);
 	}
-	for (off = t->recs; off + sizeof(rec) <= s->records.len; off += sizeof(rec)) {
-		memcpy(&rec, s->records.data + off, sizeof(rec));
-		if (rec.ino == 0 || (rec.ino == last_ino && rec.dev == last_dev))
+	for (rec = t->maps; rec < t->maps + t->n_maps; rec++) {
+		if (rec->ino == 0 || (rec->ino == last_ino && rec->dev == last_dev))
 			continue;
-		last_ino = rec.ino;
-		last_dev = rec.dev;
+		last_ino = rec->ino;
+		last_dev = rec->dev;
 		n_maps++;
-		if (maybe_wanted(s, kernel_dev(rec.dev), (ino_t)rec.ino)) {
+		if (maybe_wanted(s, kernel_dev(rec->dev), (ino_t)rec->ino)) {
 			keep = true;
-			dir |= use_needs_dir(s, kernel_dev(rec.dev), (ino_t)rec.ino);
+			dir |= use_needs_dir(s, kernel_dev(rec->dev), (ino_t)rec->ino);
 			if (dir)
 				return BPF_KEEP_DIR;
 		}
@@ -885,8 +956,7 @@ static int add_bpf_uses(struct scanner *s, int dirfd, struct pkguard_proc *proc,
 {
 	struct pkguard_fileid exe = {kernel_dev(t->hdr.exe_dev), (ino_t)t->hdr.exe_ino};
 	struct pkguard_fileid last = {0, 0};
-	struct pkguard_bpf_map rec;
-	size_t off;
+	const struct pkguard_bpf_map *rec;
 	int rc;
 
 	if (t->hdr.exe_ino) {
@@ -912,14 +982,13 @@ static int add_bpf_uses(struct scanner *s, int dirfd, struct pkguard_proc *proc,
 				return rc;
 		}
 	}
-	for (off = t->recs; off + sizeof(rec) <= s->records.len; off += sizeof(rec)) {
+	for (rec = t->maps; rec < t->maps + t->n_maps; rec++) {
 		struct pkguard_maps_entry e = {0};
 
-		memcpy(&rec, s->records.data + off, sizeof(rec));
-		e.start = rec.start;
-		e.end = rec.end;
-		e.dev = kernel_dev(rec.dev);
-		e.ino = (ino_t)rec.ino;
+		e.start = rec->start;
+		e.end = rec->end;
+		e.dev = kernel_dev(rec->dev);
+		e.ino = (ino_t)rec->ino;
 		e.label = "";
 		rc = map_entry(s, dirfd, proc, proc_index, exe, &last, &e, -1);
 		if (rc < 0)
@@ -929,41 +998,36 @@ static int add_bpf_uses(struct scanner *s, int dirfd, struct pkguard_proc *proc,
 }
 
 /*
- * Scan process PID through the BPF iterator: stat's start time and name,
+ * Scan process PID from the iterator's output T: stat's start time and name,
  * status's uids, exe, maps, ns/mnt and cgroup in one read. /proc is read only
  * for a process the scan keeps and only for what the iterator does not give
  * (bpf_triage()): the paths of files new to the scan, fds, the unit of a
  * cgroup too deep for the iterator. Then it is read through a directory pinned
  * and checked to be the process the iterator read (stat's start time).
- * Whatever the iterator cannot answer (no records: a kernel thread, a
- * zombie; another start time; an error) is read from /proc as scan_one()
- * does. Returns 0 or -ENOMEM, as scan_one().
+ * Whatever the iterator cannot answer (T NULL: no output, for a kernel
+ * thread, a zombie, or an error; another start time) is read from /proc as
+ * scan_one() does. Returns 0 or -ENOMEM, as scan_one().
  */
-static int scan_one_bpf(struct scanner *s, pid_t pid)
+static int scan_bpf_task(struct scanner *s, pid_t pid, const struct bpf_task *t)
 {
 	struct pkguard_proctab *tab = s->tab;
 	unsigned long long tick = 1000000000ull / (unsigned long long)s->job->clk_tck;
 	enum bpf_verdict verdict = BPF_KEEP_DIR;
 	struct pkguard_proc *proc;
 	struct pkguard_stat pst;
-	struct bpf_task t;
 	size_t index = tab->n_procs;
 	char unit[sizeof(proc->unit)] = "";
 	int pfd = -1, rc, unit_rc = -1;
-	bool ok;
 
-	rc = maps_bpf_read(s->job->bpf, pid, &s->records);
-	if (rc == -ENOMEM)
-		return rc;
-	ok = rc == 0 && bpf_split(&s->records, &t);
-	if (ok) {
-		verdict = bpf_triage(s, &t, pid);
+	if (t) {
+		verdict = bpf_triage(s, t, pid);
 		if (verdict == BPF_SKIP) {
 			tab->n_scanned++;
 			return 0;
 		}
-		if (s->job->bpf_direct && t.unified)
-			unit_rc = pkguard_cgroup_unit_up(t.unified, t.systemd, unit, sizeof(unit));
+		if (s->job->bpf_direct && t->unified)
+			unit_rc =
+				pkguard_cgroup_unit_up(t->unified, t->systemd, unit, sizeof(unit));
 		if (unit_rc < 0)
 			verdict = BPF_KEEP_DIR;
 	}
@@ -971,17 +1035,17 @@ static int scan_one_bpf(struct scanner *s, pid_t pid)
 		pfd = open_pid_dir(s->job, pid);
 		if (pfd < 0)
 			return 0; /* gone: it uses nothing now */
-		if (!ok || buf_read_at(&s->buf, pfd, "stat") < 0 ||
+		if (!t || buf_read_at(&s->buf, pfd, "stat") < 0 ||
 		    pkguard_stat_parse(s->buf.data, s->buf.len, &pst) < 0 ||
-		    t.hdr.start_ns / tick != pst.start_time) {
+		    t->hdr.start_ns / tick != pst.start_time) {
 			rc = scan_one(s, pfd, pid);
 			close(pfd);
 			return rc;
 		}
 	} else {
-		memcpy(pst.comm, t.hdr.comm, sizeof(t.hdr.comm));
-		pst.comm[sizeof(t.hdr.comm)] = '\0';
-		pst.start_time = t.hdr.start_ns / tick;
+		memcpy(pst.comm, t->hdr.comm, sizeof(t->hdr.comm));
+		pst.comm[sizeof(t->hdr.comm)] = '\0';
+		pst.start_time = t->hdr.start_ns / tick;
 	}
 	tab->n_scanned++;
 	rc = new_proc(s, pid, &proc);
@@ -989,11 +1053,11 @@ static int scan_one_bpf(struct scanner *s, pid_t pid)
 		goto out;
 	memcpy(proc->comm, pst.comm, sizeof(proc->comm));
 	proc->start_time = pst.start_time;
-	proc->uid = t.hdr.uid;
-	proc->euid = t.hdr.euid;
-	proc->other_mntns = s->job->have_self_mntns && t.hdr.mnt_ns != 0 &&
-			    t.hdr.mnt_ns != s->job->self_mntns.st_ino;
-	rc = add_bpf_uses(s, pfd, proc, index, &t);
+	proc->uid = t->hdr.uid;
+	proc->euid = t->hdr.euid;
+	proc->other_mntns = s->job->have_self_mntns && t->hdr.mnt_ns != 0 &&
+			    t->hdr.mnt_ns != s->job->self_mntns.st_ino;
+	rc = add_bpf_uses(s, pfd, proc, index, t);
 	if (rc == 0)
 		rc = add_posix_locks(s, proc, index);
 	if (rc == 0 && s->job->walk_fds)
@@ -1011,23 +1075,44 @@ out:
 		close(pfd);
 	return rc;
 }
+
+/* Scan process PID through an iterator of its own, as scan_bpf_task(). */
+static int scan_one_bpf(struct scanner *s, pid_t pid)
+{
+	struct bpf_task t;
+	int rc;
+
+	rc = maps_bpf_read(s->job->bpf, pid, &s->records);
+	if (rc == -ENOMEM)
+		return rc;
+	rc = rc == 0 ? bpf_parse(s, &t) : 0;
+	if (rc < 0)
+		return rc;
+	return scan_bpf_task(s, pid, rc ? &t : NULL);
+}
 #endif
 
-/* Scan process PID, the fastest way this scan has. Returns 0 or -ENOMEM. */
-static int scan_pid(struct scanner *s, pid_t pid)
+/* Scan process PID through /proc. Returns 0 or -ENOMEM. */
+static int scan_proc(struct scanner *s, pid_t pid)
 {
 	int pfd, rc;
 
-#ifdef PKGUARD_HAVE_BPF
-	if (s->job->bpf)
-		return scan_one_bpf(s, pid);
-#endif
 	pfd = open_pid_dir(s->job, pid);
 	if (pfd < 0)
 		return 0; /* gone before we looked: it used nothing */
 	rc = scan_one(s, pfd, pid);
 	close(pfd);
 	return rc;
+}
+
+/* Scan process PID, the fastest way this scan has. Returns 0 or -ENOMEM. */
+static int scan_pid(struct scanner *s, pid_t pid)
+{
+#ifdef PKGUARD_HAVE_BPF
+	if (s->job->bpf)
+		return scan_one_bpf(s, pid);
+#endif
+	return scan_proc(s, pid);
 }
 
 static bool any_fd_locks(const struct pkguard_scan_opts *opts, struct scanner *s)
@@ -1067,6 +1152,8 @@ static void scanner_release(struct scanner *s)
 	buf_release(&s->buf);
 	buf_release(&s->name);
 	buf_release(&s->records);
+	buf_release(&s->cgroups);
+	buf_release(&s->maps);
 	free(s->slots);
 	free(s->seen_last);
 	free(s->pos);
@@ -1108,12 +1195,46 @@ static int list_pids(struct scan_job *job)
 	return rc;
 }
 
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 /* Processes handed out at a time: few enough to share the work evenly. */
 static size_t chunk_size(const struct scan_job *job)
 {
 	size_t n = job->n_pids / 64;
 
 	return n < 1 ? 1 : n > 16 ? 16 : n;
+}
+
+/*
+ * Stop, or go on? 1 when another scanner failed, -PKGUARD_EDEADLINE once the
+ * deadline has passed (looked at every 64 processes; then the other scanner
+ * stops too), else 0.
+ */
+static int scan_check(struct scanner *s)
+{
+	if (atomic_load(&s->job->stop))
+		return 1;
+	if ((s->n_tried++ & 63) == 0 && pkguard_ctx_expired(s->job->ctx)) {
+		atomic_store(&s->job->stop, true);
+		return -PKGUARD_EDEADLINE;
+	}
+	return 0;
+}
+
+/* Where the process the scanner just added (if it added one) goes in the merged table. */
+static int note_pos(struct scanner *s, size_t before, size_t pos)
+{
+	if (s->tab->n_procs == before)
+		return 0;
+	if (array_grow(&s->pos, &s->cap_pos, s->tab->n_procs, sizeof(*s->pos)) < 0)
+		return -ENOMEM;
+	s->pos[before] = pos;
+	return 0;
 }
 
 /*
@@ -1134,30 +1255,203 @@ static int scan_pids(struct scanner *s)
 		for (; i < end; i++) {
 			size_t before = s->tab->n_procs;
 
-			if (atomic_load(&job->stop))
-				return 0;
-			if ((s->n_tried++ & 63) == 0 && pkguard_ctx_expired(job->ctx)) {
-				atomic_store(&job->stop, true);
-				return -PKGUARD_EDEADLINE;
-			}
+			rc = scan_check(s);
+			if (rc)
+				return rc < 0 ? rc : 0;
 			rc = scan_pid(s, job->pids[i]);
-			if (rc == 0 && s->tab->n_procs > before &&
-			    array_grow(&s->pos, &s->cap_pos, s->tab->n_procs, sizeof(*s->pos)) < 0)
-				rc = -ENOMEM;
+			if (rc == 0)
+				rc = note_pos(s, before, i);
 			if (rc < 0) {
 				atomic_store(&job->stop, true);
 				return rc;
 			}
-			if (s->tab->n_procs > before)
-				s->pos[before] = i;
 		}
 	}
 }
+
+#ifdef PKGUARD_HAVE_BPF
+/*
+ * Take PID for the stream's scanner (UP) or for the other one, unless the
+ * other has taken it or one beyond it. Each takes pids in its own order, so
+ * no pid is taken twice, and together they leave none out.
+ */
+static bool claim(struct scan_job *job, pid_t pid, bool up)
+{
+	uint64_t f = atomic_load(&job->frontier), nf;
+	uint32_t p = (uint32_t)pid, low, high;
+
+	do {
+		low = (uint32_t)f;
+		high = (uint32_t)(f >> 32);
+		if (up ? p >= high : p <= low)
+			return false;
+		nf = up ? (uint64_t)high << 32 | p : (uint64_t)p << 32 | low;
+	} while (!atomic_compare_exchange_weak(&job->frontier, &f, nf));
+	return true;
+}
+
+/* How the stream's scanner reads a process it has taken. */
+enum stream_way {
+	FROM_STREAM, /* its records, collected from the stream */
+	OWN_READ,    /* through an iterator of its own (scan_pid()) */
+	FROM_PROC,   /* listed, but the stream went past it: a kernel thread, a zombie */
+};
+
+/*
+ * Take process PID (claim()) and scan it the way WAY says. Returns 0, 1 when
+ * the stream's scanner is done (the other scanner had it, or failed), or a
+ * negative errno as scan_pids().
+ */
+static int stream_one(struct scanner *s, pid_t pid, enum stream_way way)
+{
+	size_t before = s->tab->n_procs;
+	struct bpf_task t;
+	int rc = scan_check(s);
+
+	if (rc)
+		return rc;
+	if (!claim(s->job, pid, true))
+		return 1;
+	/* Our own process from /proc, as scan_one_bpf() does (see MAPS_BPF_MAX). */
+	if (way == FROM_STREAM && pid != getpid()) {
+		task_get(s, &t);
+		rc = scan_bpf_task(s, pid, &t);
+	} else if (way == FROM_PROC) {
+		rc = scan_proc(s, pid);
+	} else {
+		rc = scan_pid(s, pid);
+	}
+	if (rc == 0)
+		rc = note_pos(s, before, (size_t)pid);
+	if (rc < 0)
+		atomic_store(&s->job->stop, true);
+	return rc;
+}
+
+/*
+ * The stream's scanner: every process from the iterator over all of them,
+ * up in pid order, until it meets the other scanner (scan_down()). Listed
+ * processes the stream goes past are read from /proc; where the stream
+ * fails, the rest of the list is read one process at a time. Returns as
+ * scan_pids().
+ */
+static int scan_stream(struct scanner *s)
+{
+	struct scan_job *job = s->job;
+	struct buf *raw = &s->records;
+	struct pkguard_bpf_task hdr;
+	size_t next = 0; /* the first listed pid the stream has not reached */
+	pid_t cur = 0;	 /* the process being collected, 0 for none */
+	const char *p = NULL, *end;
+	ptrdiff_t len = 0;
+	ssize_t n;
+	__u32 kind;
+	int iter, rc = 0;
+
+	iter = maps_bpf_open_all(job->bpf);
+	if (iter < 0)
+		scan_log(s, PKGUARD_LOG_DEBUG, "process scan: no BPF stream (%s)", strerror(-iter));
+	raw->len = 0;
+	while (iter >= 0) {
+		rc = buf_reserve(raw, 65536);
+		if (rc < 0)
+			goto out;
+		n = read(iter, raw->data + raw->len, raw->cap - raw->len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : 0;
+			break;
+		}
+		raw->len += (size_t)n;
+		for (p = raw->data, end = p + raw->len; (len = bpf_item(p, end)) > 0; p += len) {
+			memcpy(&kind, p, sizeof(kind));
+			if (kind == PKGUARD_BPF_MAP) {
+				if (cur && buf_append(&s->maps, p, (size_t)len) < 0) {
+					rc = -ENOMEM;
+					goto out;
+				}
+				continue;
+			}
+			memcpy(&hdr, p, sizeof(hdr));
+			if (cur && (pid_t)hdr.pid == cur)
+				continue; /* the same process goes on (another CPU) */
+			if (cur && (pid_t)hdr.pid < cur)
+				break; /* not in pid order: not to be trusted */
+			if (cur && (rc = stream_one(s, cur, FROM_STREAM)) != 0)
+				goto out;
+			cur = 0;
+			for (; next < job->n_pids && job->pids[next] <= (pid_t)hdr.pid; next++) {
+				if (job->pids[next] != (pid_t)hdr.pid &&
+				    (rc = stream_one(s, job->pids[next], FROM_PROC)) != 0)
+					goto out;
+			}
+			if (task_begin(s, p, (size_t)len) < 0) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			cur = (pid_t)hdr.pid;
+		}
+		if (len != 0) {
+			rc = -EPROTO;
+			break;
+		}
+		memmove(raw->data, p, (size_t)(end - p));
+		raw->len = (size_t)(end - p);
+	}
+	if (rc < 0)
+		scan_log(s, PKGUARD_LOG_DEBUG, "process scan: the BPF stream failed (%s)",
+			 strerror(-rc));
+	/* The last process, whole only if the stream ended well. */
+	if (cur &&
+	    (rc = stream_one(s, cur, rc == 0 && raw->len == 0 ? FROM_STREAM : OWN_READ)) != 0)
+		goto out;
+	for (; next < job->n_pids; next++) {
+		if (job->pids[next] > cur && (rc = stream_one(s, job->pids[next], OWN_READ)) != 0)
+			goto out;
+	}
+out:
+	if (iter >= 0)
+		close(iter);
+	return rc == 1 ? 0 : rc;
+}
+
+/* The other scanner beside a stream: one process at a time, down the list from its end. */
+static int scan_down(struct scanner *s)
+{
+	struct scan_job *job = s->job;
+	size_t i, before;
+	int rc;
+
+	for (i = job->n_pids; i-- > 0;) {
+		rc = scan_check(s);
+		if (rc)
+			return rc < 0 ? rc : 0;
+		if (!claim(job, job->pids[i], false))
+			return 0;
+		before = s->tab->n_procs;
+		rc = scan_pid(s, job->pids[i]);
+		if (rc == 0)
+			rc = note_pos(s, before, (size_t)job->pids[i]);
+		if (rc < 0) {
+			atomic_store(&job->stop, true);
+			return rc;
+		}
+	}
+	return 0;
+}
+#endif
 
 static void *scan_thread(void *arg)
 {
 	struct scanner *s = arg;
 
+#ifdef PKGUARD_HAVE_BPF
+	if (s->job->stream) {
+		s->rc = scan_down(s);
+		return NULL;
+	}
+#endif
 	s->rc = scan_pids(s);
 	return NULL;
 }
@@ -1190,17 +1484,20 @@ static int merge_proc(struct scanner *out, const struct scanner *from, const str
 	return 0;
 }
 
-/* One table from both scanners', in the order of the pid list. */
+/* One table from both scanners', in pid-list order (A's is in it, B's maybe the other way). */
 static int merge(struct scanner *out, const struct scanner *a, const struct scanner *b)
 {
-	size_t i = 0, j = 0;
+	size_t i = 0, j = 0, na = a->tab->n_procs, nb = b->tab->n_procs, bj;
 	int rc = 0;
 
-	while (rc == 0 && (i < a->tab->n_procs || j < b->tab->n_procs)) {
-		if (j >= b->tab->n_procs || (i < a->tab->n_procs && a->pos[i] < b->pos[j]))
+	while (rc == 0 && (i < na || j < nb)) {
+		bj = b->descending ? nb - 1 - j : j;
+		if (j >= nb || (i < na && a->pos[i] < b->pos[bj])) {
 			rc = merge_proc(out, a, &a->tab->procs[i++]);
-		else
-			rc = merge_proc(out, b, &b->tab->procs[j++]);
+		} else {
+			rc = merge_proc(out, b, &b->tab->procs[bj]);
+			j++;
+		}
 	}
 	out->tab->n_scanned = a->tab->n_scanned + b->tab->n_scanned;
 	out->tab->n_maps = a->tab->n_maps + b->tab->n_maps;
@@ -1247,6 +1544,7 @@ static int bpf_start(struct scan_job *job)
 	job->bpf = prep->bpf;
 	job->clk_tck = prep->clk_tck;
 	job->bpf_direct = prep->direct;
+	job->stream = job->bpf && prep->stream && !job->opts->bpf_per_process;
 	if (job->bpf) {
 		pkguard_log(job->ctx, PKGUARD_LOG_DEBUG, "process scan: mappings through BPF%s%s",
 			    early ? " (loaded early)" : "",
@@ -1292,6 +1590,11 @@ int pkguard_proc_scan(struct pkguard_ctx *ctx, const struct pkguard_scan_opts *o
 	rc = list_pids(&job);
 	if (rc < 0)
 		goto out;
+	if (job.stream) {
+		/* Met from both ends: in pid order, as the stream is. */
+		qsort(job.pids, job.n_pids, sizeof(*job.pids), cmp_pid);
+		atomic_init(&job.frontier, (uint64_t)UINT32_MAX << 32);
+	}
 	rc = scanner_init(&s[0], &job);
 	if (rc < 0)
 		goto fail;
@@ -1301,9 +1604,15 @@ int pkguard_proc_scan(struct pkguard_ctx *ctx, const struct pkguard_scan_opts *o
 		rc = scanner_init(&s[1], &job);
 		if (rc < 0)
 			goto fail;
+		s[1].descending = job.stream;
 		threaded = thread_start(&thread, scan_thread, &s[1]) == 0;
 	}
-	rc = scan_pids(&s[0]);
+#ifdef PKGUARD_HAVE_BPF
+	if (job.stream)
+		rc = scan_stream(&s[0]);
+	else
+#endif
+		rc = scan_pids(&s[0]);
 	if (threaded) {
 		pthread_join(thread, NULL);
 		if (rc == 0 || s[1].rc == -ENOMEM)

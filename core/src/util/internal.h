@@ -54,6 +54,9 @@ int buf_read_fd_max(struct buf *b, int fd, size_t max);
 /* Ensure room for EXTRA more bytes. Returns 0 or -ENOMEM. */
 int buf_reserve(struct buf *b, size_t extra);
 
+/* Append the N bytes at P. Returns 0 or -ENOMEM. */
+int buf_append(struct buf *b, const void *p, size_t n);
+
 /*
  * The length of the valid UTF-8 sequence at S (at most N bytes), with its
  * code point in *CP; 0 when the bytes are not valid UTF-8 (overlong forms,

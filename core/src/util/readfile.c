@@ -39,6 +39,17 @@ int buf_read_fd(struct buf *b, int fd)
 	return buf_read_fd_max(b, fd, SIZE_MAX);
 }
 
+int buf_append(struct buf *b, const void *p, size_t n)
+{
+	int rc = buf_reserve(b, n);
+
+	if (rc < 0)
+		return rc;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
 int buf_read_fd_max(struct buf *b, int fd, size_t max)
 {
 	ssize_t n;

@@ -117,6 +117,8 @@ struct css_set {
 };
 
 struct task_struct {
+	int pid;  /* the thread */
+	int tgid; /* the process: its first thread's pid */
 	struct mm_struct *mm;
 	__u64 start_boottime;
 	const struct cred *real_cred;

@@ -1,22 +1,26 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The mappings of one process, read in the kernel: a task_vma iterator,
- * created per process (its tid in the link), that writes a header (start
- * time, name, uids, the executable, the mount namespace and the cgroups)
- * before the first mapping and one fixed-size record per run of file-backed
- * mappings of one open file (see struct walk). It reads the same identity as /proc/PID/maps and
- * PROCMAP_QUERY (the superblock's device and the inode number of vm_file), without formatting a
- * line or making a system call per mapping. Paths of files are not read here: the scan asks for a
- * path only for a file new to it.
+ * The mappings of processes, read in the kernel: a task_vma iterator that
+ * writes, for each process, a header (its pid, start time, name, uids, the
+ * executable, the mount namespace and the cgroups) before its first mapping
+ * and one fixed-size record per run of file-backed mappings of one open file
+ * (see struct walk). It reads the same identity as /proc/PID/maps and
+ * PROCMAP_QUERY (the superblock's device and the inode number of vm_file),
+ * without formatting a line or making a system call per mapping. Paths of
+ * files are not read here: the scan asks for a path only for a file new to it.
  *
- * The iterator may run an object again when the reader's buffer filled up
- * (the discarded try never reaches the reader); a retry keeps the object's
- * sequence number. So the header goes with sequence number 0, and the one
- * piece of state kept between objects (see struct walk) names the object it
- * follows and changes only once the object's output is in. The records are
- * filled field by field (they have no padding): an initializer would become
- * a .rodata map, which the loader maps into the scanning process, where the
- * scan would then find it.
+ * One program serves two kinds of iterator: one created for one process (its
+ * tid in the link) and one over every process, which the scan reads as one
+ * stream. Threads other than a process's first are skipped: they share its
+ * mappings.
+ *
+ * The iterator may run an object (a mapping) again when the reader's buffer
+ * filled up: the discarded try never reaches the reader, and the retry keeps
+ * the object's sequence number. So the one piece of state kept between
+ * objects (struct walk) names the object it follows and changes only once
+ * an object's output is all in. The records are filled field by field (they
+ * have no padding): an initializer would become a .rodata map, which the
+ * loader maps into the scanning process, where the scan would then find it.
  */
 #include "kernel.h"
 #include <bpf/bpf_core_read.h>
@@ -33,10 +37,11 @@ static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
 	return BPF_CORE_READ((struct kernfs_node___parent *)kn, parent);
 }
 
-/* Where put_name() is: the seq_file, and the directory whose name is next. */
+/* Where put_name() is: the seq_file, the directory whose name is next, and a write refused. */
 struct cgroup_walk {
 	struct seq_file *seq;
 	struct kernfs_node *kn;
+	long err;
 };
 
 /* One step of put_cgroup(), under bpf_loop(): the verifier checks it once. */
@@ -55,10 +60,11 @@ static long put_name(__u64 i, void *data)
 	n = bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(kn, name));
 	if (n <= 1 || n >= (long)sizeof(name))
 		return 1;
-	bpf_seq_write(w->seq, name, (__u32)(n - 1) & (sizeof(name) - 1));
-	bpf_seq_write(w->seq, &c, 1);
+	w->err = bpf_seq_write(w->seq, name, (__u32)(n - 1) & (sizeof(name) - 1));
+	if (!w->err)
+		w->err = bpf_seq_write(w->seq, &c, 1);
 	w->kn = parent;
-	return 0;
+	return w->err ? 1 : 0;
 }
 
 /*
@@ -66,18 +72,20 @@ static long put_name(__u64 i, void *data)
  * child, each followed by '/', then "!" if it went on deeper (or a name was
  * too long to read here), then a NUL. /proc/PID/cgroup reads the same names
  * (kernfs_path()). Nothing is formatted here: a format string would be a
- * .rodata map (see above).
+ * .rodata map (see above). Returns 0, or nonzero when a write was refused.
  */
-static __always_inline void put_cgroup(struct seq_file *seq, struct kernfs_node *kn)
+static __always_inline long put_cgroup(struct seq_file *seq, struct kernfs_node *kn)
 {
-	struct cgroup_walk w = {seq, kn};
+	struct cgroup_walk w = {seq, kn, 0};
 	char c = '!';
 
 	bpf_loop(PKGUARD_BPF_CGROUP_DEPTH, put_name, &w, 0);
-	if (w.kn && kn_parent(w.kn))
-		bpf_seq_write(seq, &c, 1);
+	if (w.err)
+		return w.err;
+	if (w.kn && kn_parent(w.kn) && bpf_seq_write(seq, &c, 1))
+		return 1;
 	c = 0;
-	bpf_seq_write(seq, &c, 1);
+	return bpf_seq_write(seq, &c, 1);
 }
 
 /* Where find_systemd() is: the list of CSET's cgroups, the next link, and what it found. */
@@ -122,23 +130,24 @@ static __always_inline struct cgroup *systemd_cgroup(struct css_set *cset)
 enum { BPF_MAP_TYPE_PERCPU_ARRAY = 6 }; /* include/uapi/linux/bpf.h */
 
 /*
- * A library is mapped in several consecutive segments; the scan needs one
- * record per file per run of them, as it counts a run once (map_entry()).
- * So each CPU keeps where the walk it runs stands: the session and sequence
- * number of the last object it ran and the open file of its last record
- * (its address: comparing it costs no more loads; another open of the same
- * file makes a record of its own, which the scan merges as before). An
- * object continues the run only if it is the very next one of the same
- * session (a walk that moved to another CPU, or one CPU running another
- * session in between, starts a new run; a retried object has the number it
- * had, so it never follows itself), and the state moves on only after a
- * record is written, or with an object that wrote none. The address is
- * compared, never followed. Skipped segments
- * cost the walk nothing but this check: a check of libc6 with 1000 processes
- * took 88.5 ms instead of 94.9 (perf stat, 3 times 30 runs each).
+ * Where the walk that a CPU runs stands: the session and sequence number of
+ * the last object it ran, the process, and the open file of that process's
+ * last record (its address: comparing it costs no more loads; another open
+ * of the same file makes a record of its own, which the scan merges as
+ * before). An object continues the process only if it is the very next one
+ * of the same session and the same process: a walk that moved to another
+ * CPU, or one CPU running another session in between, writes the header
+ * again and starts a new run, which the scan reads as the same process
+ * going on (its header says which); a retried object has the number it had,
+ * so it never follows itself. A library is mapped in several consecutive
+ * segments and the scan counts a run once (map_entry()), so the segments
+ * after the first cost the walk nothing but this check: a check of libc6
+ * with 1000 processes took 88.5 ms instead of 94.9 (perf stat, 3 times 30
+ * runs each). The address is compared, never followed.
  */
 struct walk {
 	__u64 session, seq, file;
+	__u32 pid, spare;
 };
 
 struct {
@@ -148,6 +157,40 @@ struct {
 	__type(value, struct walk);
 } walks SEC(".maps");
 
+/* The header of TASK (records.h), then its cgroups. Returns 0, or nonzero when a write was refused.
+ */
+static __always_inline long put_header(struct seq_file *seq, struct task_struct *task)
+{
+	struct pkguard_bpf_task hdr;
+	struct mm_struct *mm = task->mm;
+	struct file *exe = mm ? mm->exe_file : 0;
+	const struct cred *cred = task->real_cred;
+	struct nsproxy *ns = task->nsproxy;
+	struct css_set *cset = BPF_CORE_READ(task, cgroups);
+	struct cgroup *named;
+	long err;
+
+	hdr.kind = PKGUARD_BPF_TASK;
+	hdr.exe_dev = exe ? exe->f_inode->i_sb->s_dev : 0;
+	hdr.exe_ino = exe ? exe->f_inode->i_ino : 0;
+	hdr.start_ns = task->start_boottime;
+	hdr.uid = cred->uid.val;
+	hdr.euid = cred->euid.val;
+	hdr.mnt_ns = ns ? ns->mnt_ns->ns.inum : 0;
+	hdr.flags = cset ? PKGUARD_BPF_CGROUPS : 0;
+	hdr.pid = (__u32)task->tgid;
+	hdr.spare = 0;
+	bpf_probe_read_kernel(hdr.comm, sizeof(hdr.comm), task->comm);
+	err = bpf_seq_write(seq, &hdr, sizeof(hdr));
+	if (err || !cset)
+		return err;
+	err = put_cgroup(seq, BPF_CORE_READ(cset, dfl_cgrp, kn));
+	if (err)
+		return err;
+	named = systemd_cgroup(cset);
+	return put_cgroup(seq, named ? BPF_CORE_READ(named, kn) : 0);
+}
+
 SEC("iter/task_vma")
 int pkguard_maps(struct bpf_iter__task_vma *ctx)
 {
@@ -156,63 +199,36 @@ int pkguard_maps(struct bpf_iter__task_vma *ctx)
 	struct vm_area_struct *vma = ctx->vma;
 	struct pkguard_bpf_map rec;
 	struct file *file;
-	__u64 session, n;
+	__u64 session, n, last = 0;
 	struct walk *w;
-	int in_run;
-	__u32 key;
+	__u32 key = 0;
 
-	if (!task || !vma)
+	if (!task || !vma || task->pid != task->tgid)
 		return 0;
-	if (ctx->meta->seq_num == 0) {
-		struct pkguard_bpf_task hdr;
-		struct mm_struct *mm = task->mm;
-		struct file *exe = mm ? mm->exe_file : 0;
-		const struct cred *cred = task->real_cred;
-		struct nsproxy *ns = task->nsproxy;
-		struct css_set *cset = BPF_CORE_READ(task, cgroups);
-		struct cgroup *named = 0;
-
-		hdr.kind = PKGUARD_BPF_TASK;
-		hdr.exe_dev = exe ? exe->f_inode->i_sb->s_dev : 0;
-		hdr.exe_ino = exe ? exe->f_inode->i_ino : 0;
-		hdr.start_ns = task->start_boottime;
-		hdr.uid = cred->uid.val;
-		hdr.euid = cred->euid.val;
-		hdr.mnt_ns = ns ? ns->mnt_ns->ns.inum : 0;
-		hdr.flags = cset ? PKGUARD_BPF_CGROUPS : 0;
-		bpf_probe_read_kernel(hdr.comm, sizeof(hdr.comm), task->comm);
-		if (bpf_seq_write(seq, &hdr, sizeof(hdr)))
-			return 0;
-		if (cset) {
-			put_cgroup(seq, BPF_CORE_READ(cset, dfl_cgrp, kn));
-			named = systemd_cgroup(cset);
-			put_cgroup(seq, named ? BPF_CORE_READ(named, kn) : 0);
-		}
-	}
-	key = 0;
 	w = bpf_map_lookup_elem(&walks, &key);
+	if (!w)
+		return 0;
 	session = ctx->meta->session_id;
 	n = ctx->meta->seq_num;
-	in_run = w && w->session == session && w->seq + 1 == n;
+	if (w->session == session && w->seq + 1 == n && w->pid == (__u32)task->tgid)
+		last = w->file;
+	else if (put_header(seq, task))
+		return 0;
 	file = vma->vm_file;
-	if (!file) {
-		if (in_run)
-			w->seq = n;
-		return 0;
+	if (file && (__u64)file != last) {
+		rec.kind = PKGUARD_BPF_MAP;
+		rec.dev = file->f_inode->i_sb->s_dev;
+		rec.ino = file->f_inode->i_ino;
+		rec.start = vma->vm_start;
+		rec.end = vma->vm_end;
+		if (bpf_seq_write(seq, &rec, sizeof(rec)))
+			return 0;
+		last = (__u64)file;
 	}
-	if (in_run && w->file == (__u64)file) {
-		w->seq = n;
-		return 0;
-	}
-	rec.kind = PKGUARD_BPF_MAP;
-	rec.dev = file->f_inode->i_sb->s_dev;
-	rec.ino = file->f_inode->i_ino;
-	rec.start = vma->vm_start;
-	rec.end = vma->vm_end;
-	if (bpf_seq_write(seq, &rec, sizeof(rec)) == 0 && w) {
-		w->session = session;
-		w->seq = n;
-		w->file = (__u64)file;
-	}
+	/* All of this object's output is in. */
+	w->session = session;
+	w->seq = n;
+	w->pid = (__u32)task->tgid;
+	w->file = last;
 	return 0;
 }

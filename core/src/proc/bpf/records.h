@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * What the mappings iterator (maps.bpf.c) writes for one process, read back
- * by the scan (bpf.c): a header, then one record per run of consecutive
- * mappings of one open file (its first mapping's range), in
- * address order. Shared by the BPF program and the C code that reads it.
+ * What the mappings iterator (maps.bpf.c) writes for each process, read back
+ * by the scan (scan.c): a header, then one record per run of consecutive
+ * mappings of one open file (its first mapping's range), in address order.
+ * The header may come again for the same process, where the walk moved to
+ * another CPU: the process goes on. Shared by the BPF program and the C code
+ * that reads it.
  */
 #ifndef PKGUARD_BPF_RECORDS_H
 #define PKGUARD_BPF_RECORDS_H
@@ -31,6 +33,8 @@ struct pkguard_bpf_task {
 	__u32 uid, euid; /* real_cred, as status shows them */
 	__u32 mnt_ns;	 /* the inode number of its mount namespace; 0: none (exiting) */
 	__u32 flags;
+	__u32 pid; /* the process, as the first pid namespace numbers it */
+	__u32 spare;
 	char comm[16]; /* stat's name, NUL-terminated unless 16 long */
 };
 
