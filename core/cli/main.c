@@ -9,6 +9,7 @@
 #include <malloc.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,25 +162,44 @@ static int exit_status(struct cli *cli, int rc)
 }
 
 /*
- * Make our zero-filled static memory (.bss) present and writable now, while
- * this is the only thread. Most of it is libdpkg's hash bins (2.5 MiB): it
+ * Make our zero-filled static memory (.bss) present and writable before the
+ * package database loads. Most of it is libdpkg's hash bins (2.5 MiB): it
  * reads a bin before it writes it, so a bin's page first maps the kernel's
  * zero page, and the first write replaces it, which means a TLB flush on
- * every CPU running another of our threads. From the moment the early
- * threads start (pkguard_scan_early_start()) that was an IPI per page, and
- * on this 2-CPU VM it cost the package database load about 6 ms of a check
- * (perf: faults under pkg_hash_find_set and fsys_hash_find_node). Populating
- * the range first costs about 1 ms and keeps the contents. Kernels before
- * 5.14 refuse the advice; then nothing changes.
+ * every CPU running another of our threads. Once the early threads run
+ * (pkguard_scan_early_start()) that was an IPI per page, and on this 2-CPU
+ * VM it cost the package database load about 6 ms of a check (perf: faults
+ * under pkg_hash_find_set and fsys_hash_find_node). Populating the range
+ * keeps the contents and costs about 1 ms, so a thread of its own does it
+ * while the configuration is read: a page not mapped yet needs no flush.
+ * Kernels before 5.14 refuse the advice; then nothing changes.
  */
-static void prefault_static(void)
+static void *prefault_static(void *arg)
 {
 	extern char __bss_start[], _end[];
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
 	uintptr_t start = (uintptr_t)__bss_start & ~(page - 1);
 	uintptr_t end = ((uintptr_t)_end + page - 1) & ~(page - 1);
 
+	(void)arg;
 	madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+	return NULL;
+}
+
+/* prefault_static() in a thread of its own, or here if there can be none. */
+static void start_prefault(void)
+{
+	pthread_attr_t attr;
+	pthread_t thread;
+	bool started = false;
+
+	if (pthread_attr_init(&attr) == 0) {
+		started = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
+			  pthread_create(&thread, &attr, prefault_static, NULL) == 0;
+		pthread_attr_destroy(&attr);
+	}
+	if (!started)
+		prefault_static(NULL);
 }
 
 int main(int argc, char **argv)
@@ -199,7 +219,7 @@ int main(int argc, char **argv)
 	size_t i;
 
 	sanitise_process();
-	prefault_static();
+	start_prefault();
 	while ((opt = getopt_long(argc, argv, "+vhV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'r':
