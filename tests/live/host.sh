@@ -25,8 +25,19 @@ expect "check coreutils: the sleep is an instance" jq_true --argjson pid "$sleep
 expect "check coreutils: name and version" jq_true \
   --arg v "$(dpkg-query -W -f '${Version}' coreutils)" \
   '.packages[0] | .name == "coreutils" and .version == $v and .in_use and .instances >= 1'
-pg check coreutils
+pg -v check coreutils
 expect "check coreutils, human: exit status 1" eq "$RC" 1
+# With the BPF iterator (where it loads), the stream read ahead while the
+# package database loaded carries the scan, the sleep included.
+if grep -q '^pkguard: debug: process scan: mappings through BPF (loaded early)$' "$OUT.err"; then
+  expect "check coreutils: the stream was read ahead" \
+    grep -Eq '^pkguard: debug: process scan: [0-9]+ bytes of the stream read ahead' "$OUT.err"
+  expect "check coreutils: the stream did not fail" eq "$(grep -c 'BPF stream failed' "$OUT.err")" 0
+  expect "check coreutils: processes from the stream" \
+    grep -Eq '^pkguard: debug: process scan: [1-9][0-9]* processes from the BPF stream' "$OUT.err"
+else
+  echo "# no BPF iterator here: $(grep 'process scan:' "$OUT.err" | head -1)"
+fi
 expect "check coreutils, human: the instance row" grep -Eq "^ +exe +$sleeper +root +.* sleep +/(usr/)?bin/sleep\$" "$OUT"
 
 pg --json scan

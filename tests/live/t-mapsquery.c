@@ -612,6 +612,14 @@ static void compare_modes(struct pkguard_ctx *ctx, const struct pkguard_fileset 
 			       "file-backed mappings, %zu and %zu files\n",
 			       way->name, q->n_scanned, t->n_scanned, q->n_maps, t->n_maps,
 			       q->n_seen, t->n_seen);
+			/* The stream must carry the scan where it is used: never fall back unseen.
+			 */
+			if (way->maps == PKGUARD_MAPS_BPF &&
+			    (way->per_process	 ? q->n_streamed != 0
+			     : way->threads == 1 ? q->n_streamed <= q->n_scanned / 2
+						 : q->n_streamed == 0))
+				fail("%s: %zu of %zu processes from the BPF stream", way->name,
+				     q->n_streamed, q->n_scanned);
 		}
 		if (diff == 0 || failures) {
 			pkguard_proctab_free(q);

@@ -53,7 +53,14 @@ static void test_reasons(void **state)
 	procs[2] = (struct pkguard_proc){
 		.pid = 12, .first_use = 3, .n_uses = 1, .state = PKGUARD_PROC_GONE};
 	procs[3] = (struct pkguard_proc){.pid = 13, .state = PKGUARD_PROC_DENIED};
-	tab = (struct pkguard_proctab){procs, 4, uses, 4, seen, 3, 4, 0, 0, PKGUARD_MAPS_TEXT};
+	tab = (struct pkguard_proctab){.procs = procs,
+				       .n_procs = 4,
+				       .uses = uses,
+				       .n_uses = 4,
+				       .seen = seen,
+				       .n_seen = 3,
+				       .n_scanned = 4,
+				       .maps_used = PKGUARD_MAPS_TEXT};
 
 	assert_int_equal(pkguard_detect(ctx, fs, &tab, &f), 0);
 	assert_int_equal(f->n, 4);

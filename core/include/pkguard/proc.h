@@ -77,6 +77,7 @@ struct pkguard_proctab {
 	struct pkguard_seen *seen;
 	size_t n_seen;
 	size_t n_scanned;		    /* processes looked at, kernel threads excluded */
+	size_t n_streamed;		    /* of those, read from the BPF stream of all of them */
 	size_t n_maps;			    /* file-backed mapping lines read */
 	size_t n_gone;			    /* processes that vanished while being read */
 	enum pkguard_maps_source maps_used; /* how the mappings were read (never AUTO) */
@@ -135,7 +136,9 @@ struct pkguard_scan_opts {
  * database: reading /proc/locks, which waits for an RCU grace period (the
  * kernel takes file_rwsem for writing to list the locks: 10-30 ms on a quiet
  * 2-CPU machine), and loading the BPF iterator (the kernel relocates and
- * verifies it: about 7 ms), if the context's scan-mappings allows it.
+ * verifies it: about 7 ms), if the context's scan-mappings allows it. Once
+ * loaded, the iterator's thread reads processes ahead from its stream (see
+ * struct scan_job in scan.c) until the first scan takes over.
  * Neither touches the context. Returns 0, or -ENOMEM (then *EARLY is NULL,
  * and scans do it all themselves as without it).
  */

@@ -7,8 +7,10 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "pkguard/locks.h"
 #include "pkguard/proc.h"
@@ -29,6 +31,11 @@ struct pkguard_scan_early {
 	pthread_t bpf_thread;
 	bool bpf_running, bpf_started;
 	struct maps_bpf_prep bpf;
+	/* The stream read ahead by the same thread, until stop_ahead. */
+	atomic_bool stop_ahead;
+	int stream_fd; /* -1: none, or taken */
+	struct buf ahead;
+	bool ahead_eof;
 #endif
 };
 
@@ -41,11 +48,49 @@ static void *read_locks(void *arg)
 }
 
 #ifdef PKGUARD_HAVE_BPF
+/*
+ * At most this much is read ahead (about 1000 processes here), so that a
+ * slow package database cannot grow it without bound; the scan reads on.
+ */
+#define AHEAD_MAX ((size_t)1 << 20)
+/*
+ * Each read() walks until it has this much: about 8 processes here (0.6
+ * ms), so that scan_early_bpf() waits little for the last one.
+ */
+#define AHEAD_READ ((size_t)8192)
+
+/*
+ * Read the stream of every process until told to stop. The memory is
+ * reserved first: growing it under the other threads would be a TLB flush
+ * on their CPUs (see prefault_static() in the CLI).
+ */
+static void read_ahead(struct pkguard_scan_early *e)
+{
+	ssize_t n;
+
+	e->stream_fd = maps_bpf_open_all(e->bpf.bpf);
+	if (e->stream_fd < 0 || buf_reserve(&e->ahead, AHEAD_MAX - 1) < 0)
+		return;
+	while (!atomic_load(&e->stop_ahead) && e->ahead.len + AHEAD_READ < AHEAD_MAX) {
+		n = read(e->stream_fd, e->ahead.data + e->ahead.len, AHEAD_READ);
+		if (n < 0 && errno == EINTR)
+			continue;
+		/* A failed read is the scan's to meet again: it reads on from here. */
+		if (n <= 0) {
+			e->ahead_eof = n == 0;
+			return;
+		}
+		e->ahead.len += (size_t)n;
+	}
+}
+
 static void *load_bpf(void *arg)
 {
 	struct pkguard_scan_early *e = arg;
 
 	maps_bpf_prepare(e->proc_fd, &e->bpf);
+	if (e->bpf.bpf && e->bpf.stream)
+		read_ahead(e);
 	return NULL;
 }
 #endif
@@ -59,6 +104,10 @@ int pkguard_scan_early_start(struct pkguard_ctx *ctx, struct pkguard_scan_early 
 	if (!e)
 		return -ENOMEM;
 	e->proc_fd = pkguard_ctx_proc_fd(ctx);
+#ifdef PKGUARD_HAVE_BPF
+	e->stream_fd = -1;
+	atomic_init(&e->stop_ahead, false);
+#endif
 	if (e->proc_fd >= 0)
 		e->locks_running = thread_start(&e->locks_thread, read_locks, e) == 0;
 #ifdef PKGUARD_HAVE_BPF
@@ -82,13 +131,34 @@ int pkguard_scan_early_locks(struct pkguard_ctx *ctx, struct pkguard_scan_early 
 }
 
 #ifdef PKGUARD_HAVE_BPF
+void scan_early_stop(struct pkguard_scan_early *early)
+{
+	atomic_store(&early->stop_ahead, true);
+}
+
 const struct maps_bpf_prep *scan_early_bpf(struct pkguard_scan_early *early)
 {
+	scan_early_stop(early);
 	if (early->bpf_running) {
 		pthread_join(early->bpf_thread, NULL);
 		early->bpf_running = false;
 	}
 	return early->bpf_started ? &early->bpf : NULL;
+}
+
+int scan_early_stream(struct pkguard_scan_early *early, struct buf *raw, bool *eof)
+{
+	struct buf swap = *raw;
+	int fd = early->stream_fd;
+
+	if (fd < 0)
+		return -1;
+	*raw = early->ahead;
+	early->ahead = swap;
+	early->ahead.len = 0;
+	*eof = early->ahead_eof;
+	early->stream_fd = -1;
+	return fd;
 }
 #endif
 
@@ -100,8 +170,12 @@ void pkguard_scan_early_free(struct pkguard_scan_early *early)
 		pthread_join(early->locks_thread, NULL);
 	buf_release(&early->locks);
 #ifdef PKGUARD_HAVE_BPF
+	scan_early_stop(early);
 	if (early->bpf_running)
 		pthread_join(early->bpf_thread, NULL);
+	if (early->stream_fd >= 0)
+		close(early->stream_fd);
+	buf_release(&early->ahead);
 	maps_bpf_prep_release(&early->bpf);
 #endif
 	free(early);

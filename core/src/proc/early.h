@@ -13,4 +13,17 @@
  */
 const struct maps_bpf_prep *scan_early_bpf(struct pkguard_scan_early *early);
 
+/*
+ * Tell the iterator's thread to stop reading ahead (it finishes the read it
+ * is in), without waiting: scan_early_bpf() waits.
+ */
+void scan_early_stop(struct pkguard_scan_early *early);
+
+/*
+ * The stream read ahead, once: its iterator's fd, now the caller's (-1 if
+ * there is none), with what was read moved into RAW and *EOF set when the
+ * stream ended. After scan_early_bpf().
+ */
+int scan_early_stream(struct pkguard_scan_early *early, struct buf *raw, bool *eof);
+
 #endif

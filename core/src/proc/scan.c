@@ -98,6 +98,10 @@ struct scan_job {
 	 */
 	_Atomic uint64_t frontier;
 	bool stream;
+	/* The stream as read ahead early (scan_early_stream()): -1, or its fd and what was read. */
+	int ahead_fd;
+	struct buf ahead;
+	bool ahead_eof;
 	atomic_bool stop; /* a scanner failed, or the deadline passed */
 	bool threaded;
 	pthread_mutex_t log_lock; /* the context's logger is called by one thread at a time */
@@ -1315,6 +1319,7 @@ static int stream_one(struct scanner *s, pid_t pid, enum stream_way way)
 	/* Our own process from /proc, as scan_one_bpf() does (see MAPS_BPF_MAX). */
 	if (way == FROM_STREAM && pid != getpid()) {
 		task_get(s, &t);
+		s->tab->n_streamed++;
 		rc = scan_bpf_task(s, pid, &t);
 	} else if (way == FROM_PROC) {
 		rc = scan_proc(s, pid);
@@ -1338,32 +1343,38 @@ static int stream_one(struct scanner *s, pid_t pid, enum stream_way way)
 static int scan_stream(struct scanner *s)
 {
 	struct scan_job *job = s->job;
-	struct buf *raw = &s->records;
+	struct buf *raw = &s->records, swap;
 	struct pkguard_bpf_task hdr;
 	size_t next = 0; /* the first listed pid the stream has not reached */
 	pid_t cur = 0;	 /* the process being collected, 0 for none */
-	const char *p = NULL, *end;
+	const char *p, *end;
 	ptrdiff_t len = 0;
+	bool eof = false;
 	ssize_t n;
 	__u32 kind;
 	int iter, rc = 0;
 
-	iter = maps_bpf_open_all(job->bpf);
-	if (iter < 0)
-		scan_log(s, PKGUARD_LOG_DEBUG, "process scan: no BPF stream (%s)", strerror(-iter));
+	/* Where the stream was read ahead, on from there. */
+	iter = job->ahead_fd;
+	job->ahead_fd = -1;
 	raw->len = 0;
+	if (iter >= 0) {
+		swap = *raw;
+		*raw = job->ahead;
+		job->ahead = swap;
+		eof = job->ahead_eof;
+		scan_log(s, PKGUARD_LOG_DEBUG, "process scan: %zu bytes of the stream read ahead%s",
+			 raw->len, eof ? ", all of it" : "");
+	} else {
+		iter = maps_bpf_open_all(job->bpf);
+		if (iter < 0)
+			scan_log(s, PKGUARD_LOG_DEBUG, "process scan: no BPF stream (%s)",
+				 strerror(-iter));
+	}
+	rc = buf_reserve(raw, 65536);
+	if (rc < 0)
+		goto out;
 	while (iter >= 0) {
-		rc = buf_reserve(raw, 65536);
-		if (rc < 0)
-			goto out;
-		n = read(iter, raw->data + raw->len, raw->cap - raw->len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = n < 0 ? -errno : 0;
-			break;
-		}
-		raw->len += (size_t)n;
 		for (p = raw->data, end = p + raw->len; (len = bpf_item(p, end)) > 0; p += len) {
 			memcpy(&kind, p, sizeof(kind));
 			if (kind == PKGUARD_BPF_MAP) {
@@ -1398,6 +1409,20 @@ static int scan_stream(struct scanner *s)
 		}
 		memmove(raw->data, p, (size_t)(end - p));
 		raw->len = (size_t)(end - p);
+		if (eof)
+			break;
+		rc = buf_reserve(raw, 65536);
+		if (rc < 0)
+			goto out;
+		n = read(iter, raw->data + raw->len, raw->cap - raw->len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			break;
+		}
+		eof = n == 0;
+		raw->len += (size_t)n;
 	}
 	if (rc < 0)
 		scan_log(s, PKGUARD_LOG_DEBUG, "process scan: the BPF stream failed (%s)",
@@ -1500,6 +1525,7 @@ static int merge(struct scanner *out, const struct scanner *a, const struct scan
 		}
 	}
 	out->tab->n_scanned = a->tab->n_scanned + b->tab->n_scanned;
+	out->tab->n_streamed = a->tab->n_streamed + b->tab->n_streamed;
 	out->tab->n_maps = a->tab->n_maps + b->tab->n_maps;
 	out->tab->n_gone = a->tab->n_gone + b->tab->n_gone;
 	return rc;
@@ -1535,8 +1561,10 @@ static int bpf_start(struct scan_job *job)
 	if (job->maps != PKGUARD_MAPS_AUTO && job->maps != PKGUARD_MAPS_BPF)
 		return 0;
 #ifdef PKGUARD_HAVE_BPF
-	if (job->opts->early)
+	if (job->opts->early) {
 		early = (prep = scan_early_bpf(job->opts->early)) != NULL;
+		job->ahead_fd = scan_early_stream(job->opts->early, &job->ahead, &job->ahead_eof);
+	}
 	if (!prep) {
 		maps_bpf_prepare(job->proc_fd, &job->own_bpf);
 		prep = &job->own_bpf;
@@ -1570,7 +1598,7 @@ static int bpf_start(struct scan_job *job)
 int pkguard_proc_scan(struct pkguard_ctx *ctx, const struct pkguard_scan_opts *opts,
 		      struct pkguard_proctab **out)
 {
-	struct scan_job job = {.ctx = ctx, .opts = opts};
+	struct scan_job job = {.ctx = ctx, .opts = opts, .ahead_fd = -1};
 	struct scanner s[3] = {0};
 	pthread_t thread;
 	bool threaded = false;
@@ -1584,10 +1612,15 @@ int pkguard_proc_scan(struct pkguard_ctx *ctx, const struct pkguard_scan_opts *o
 	atomic_init(&job.next, 0);
 	atomic_init(&job.stop, false);
 	job.maps = opts->maps == PKGUARD_MAPS_AUTO ? pkguard_ctx_maps(ctx) : opts->maps;
-	rc = bpf_start(&job);
+#ifdef PKGUARD_HAVE_BPF
+	/* The early read-ahead ends while /proc is listed. */
+	if (opts->early)
+		scan_early_stop(opts->early);
+#endif
+	rc = list_pids(&job);
 	if (rc < 0)
 		goto out;
-	rc = list_pids(&job);
+	rc = bpf_start(&job);
 	if (rc < 0)
 		goto out;
 	if (job.stream) {
@@ -1634,6 +1667,10 @@ int pkguard_proc_scan(struct pkguard_ctx *ctx, const struct pkguard_scan_opts *o
 		(*out)->maps_used = job.bpf			  ? PKGUARD_MAPS_BPF
 				    : s[0].maps_mode == MAPS_TEXT ? PKGUARD_MAPS_TEXT
 								  : PKGUARD_MAPS_QUERY;
+	if (rc == 0 && job.stream)
+		pkguard_log(ctx, PKGUARD_LOG_DEBUG,
+			    "process scan: %zu processes from the BPF stream, %zu otherwise",
+			    (*out)->n_streamed, (*out)->n_scanned - (*out)->n_streamed);
 fail:
 	if (rc == -PKGUARD_EDEADLINE)
 		rc = pkguard_fail(ctx, rc, "process scan stopped after %zu processes",
@@ -1650,6 +1687,9 @@ out:
 	maps_bpf_prep_release(&job.own_bpf);
 #endif
 	free(job.pids);
+	if (job.ahead_fd >= 0)
+		close(job.ahead_fd);
+	buf_release(&job.ahead);
 	return rc;
 }
 
