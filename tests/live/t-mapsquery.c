@@ -586,20 +586,34 @@ int main(void)
 static void compare_modes(struct pkguard_ctx *ctx, const struct pkguard_fileset *fs,
 			  const struct way *way, const pid_t *kids, const char *dir)
 {
-	struct pkguard_proctab *q = NULL, *t = NULL;
+	struct pkguard_proctab *q = NULL, *t = NULL, *before = NULL;
 	int i, attempt, diff = 0;
+	bool quiet = false, counted = false;
 
 	/* Everything on the system: processes come and go, so retry a mismatch a few times. */
 	for (attempt = 0; attempt < 5; attempt++) {
-		if (scan(ctx, NULL, way, &q) < 0 || scan(ctx, NULL, &text, &t) < 0) {
+		if (scan(ctx, NULL, &text, &before) < 0 || scan(ctx, NULL, way, &q) < 0 ||
+		    scan(ctx, NULL, &text, &t) < 0) {
 			fail("%s: the scan failed", way->name);
+			pkguard_proctab_free(before);
 			pkguard_proctab_free(q);
 			return;
 		}
 		check_order(q, way->name);
 		check_order(t, text.name);
 		diff = compare(q, t, kids, N_KIDS + 1, false) +
-		       compare(t, q, kids, N_KIDS + 1, false) + (q->n_scanned != t->n_scanned);
+		       compare(t, q, kids, N_KIDS + 1, false);
+		/*
+		 * Processes counted, whatever they use (a zombie too): compared
+		 * only where the text counts alike before and after, as other
+		 * tests start and end processes meanwhile.
+		 */
+		quiet = before->n_scanned == t->n_scanned;
+		pkguard_proctab_free(before);
+		if (quiet) {
+			counted = true;
+			diff += q->n_scanned != t->n_scanned;
+		}
 		if (attempt == 0) {
 			check_labels(q, kids[0], dir, way->name);
 			check_labels(t, kids[0], dir, "text");
@@ -629,7 +643,7 @@ static void compare_modes(struct pkguard_ctx *ctx, const struct pkguard_fileset 
 		if (attempt == 4) {
 			compare(q, t, kids, N_KIDS + 1, true);
 			compare(t, q, kids, N_KIDS + 1, true);
-			if (q->n_scanned != t->n_scanned)
+			if (quiet && q->n_scanned != t->n_scanned)
 				fail("%s scanned %zu processes, the text %zu", way->name,
 				     q->n_scanned, t->n_scanned);
 		}
@@ -638,6 +652,9 @@ static void compare_modes(struct pkguard_ctx *ctx, const struct pkguard_fileset 
 	}
 	if (diff)
 		fail("%s and text still differ in %d processes after 5 attempts", way->name, diff);
+	if (!counted)
+		printf("(%s: processes came and went around every attempt, counts not compared)\n",
+		       way->name);
 
 	/* Only the fileset's files (a package check): both ways find both children alike. */
 	if (scan(ctx, fs, way, &q) < 0 || scan(ctx, fs, &text, &t) < 0) {

@@ -98,6 +98,12 @@ struct scan_job {
 	 */
 	_Atomic uint64_t frontier;
 	bool stream;
+	/*
+	 * With a stream in two threads, the other scanner lists /proc while the
+	 * stream's starts: then pids can be read once this is true.
+	 */
+	atomic_bool listed;
+	int list_errno;
 	/* The stream as read ahead early (scan_early_stream()): -1, or its fd and what was read. */
 	int ahead_fd;
 	struct buf ahead;
@@ -135,7 +141,6 @@ struct scanner {
 	 * table. */
 	size_t *pos;
 	size_t cap_pos;
-	bool descending; /* its table is in decreasing order of pos */
 	size_t n_tried;
 	int rc; /* of a scanner run in a thread */
 
@@ -153,6 +158,12 @@ struct scanner {
 	struct buf records;
 	/* The process being read from it: its cgroups, then its records (struct bpf_task). */
 	struct buf cgroups, maps;
+	/*
+	 * The stream's scanner: the pids the stream gave (in order), and how far
+	 * it has gone through them and through the list (stream_past()).
+	 */
+	pid_t *done;
+	size_t n_done, cap_done, next_done, next_listed;
 };
 
 __attribute__((format(printf, 3, 4))) static void
@@ -1158,13 +1169,26 @@ static void scanner_release(struct scanner *s)
 	buf_release(&s->records);
 	buf_release(&s->cgroups);
 	buf_release(&s->maps);
+	free(s->done);
 	free(s->slots);
 	free(s->seen_last);
 	free(s->pos);
 	memset(s, 0, sizeof(*s));
 }
 
-/* The pids of the processes now: the directory is listed first, then read. */
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The pids of the processes now, into job->pids: the directory is listed
+ * first, then read. With a stream, in pid order, and then job->listed says
+ * so to the stream's scanner. Touches no context (another thread may list):
+ * returns 0, -ENOMEM, or -PKGUARD_ENOPROC with job->list_errno.
+ */
 static int list_pids(struct scan_job *job)
 {
 	struct dirent *de;
@@ -1173,11 +1197,10 @@ static int list_pids(struct scan_job *job)
 
 	fd = openat(job->proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || !(dir = fdopendir(fd))) {
-		rc = pkguard_fail(job->ctx, -PKGUARD_ENOPROC, "cannot list /proc: %s",
-				  strerror(errno));
+		job->list_errno = errno;
 		if (fd >= 0)
 			close(fd);
-		return rc;
+		return -PKGUARD_ENOPROC;
 	}
 	while ((de = readdir(dir))) {
 		char *endp;
@@ -1190,20 +1213,17 @@ static int list_pids(struct scan_job *job)
 			continue;
 		if (array_grow(&job->pids, &job->cap_pids, job->n_pids + 1, sizeof(*job->pids)) <
 		    0) {
-			rc = pkguard_fail(job->ctx, -ENOMEM, "cannot list /proc");
+			rc = -ENOMEM;
 			break;
 		}
 		job->pids[job->n_pids++] = (pid_t)pid;
 	}
 	closedir(dir);
+	if (rc == 0 && job->stream) {
+		qsort(job->pids, job->n_pids, sizeof(*job->pids), cmp_pid);
+		atomic_store_explicit(&job->listed, true, memory_order_release);
+	}
 	return rc;
-}
-
-static int cmp_pid(const void *a, const void *b)
-{
-	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
-
-	return (x > y) - (x < y);
 }
 
 /* Processes handed out at a time: few enough to share the work evenly. */
@@ -1276,8 +1296,10 @@ static int scan_pids(struct scanner *s)
 #ifdef PKGUARD_HAVE_BPF
 /*
  * Take PID for the stream's scanner (UP) or for the other one, unless the
- * other has taken it or one beyond it. Each takes pids in its own order, so
- * no pid is taken twice, and together they leave none out.
+ * other has taken it or one beyond it. The stream's scanner goes up, and
+ * back for listed pids it went past; the other one goes down, never to or
+ * below the highest pid the first has taken. So no pid is taken twice, and
+ * together they leave none out.
  */
 static bool claim(struct scan_job *job, pid_t pid, bool up)
 {
@@ -1289,7 +1311,8 @@ static bool claim(struct scan_job *job, pid_t pid, bool up)
 		high = (uint32_t)(f >> 32);
 		if (up ? p >= high : p <= low)
 			return false;
-		nf = up ? (uint64_t)high << 32 | p : (uint64_t)p << 32 | low;
+		/* The stream's scanner goes back for pids it went past (stream_one()). */
+		nf = up ? (uint64_t)high << 32 | (p > low ? p : low) : (uint64_t)p << 32 | low;
 	} while (!atomic_compare_exchange_weak(&job->frontier, &f, nf));
 	return true;
 }
@@ -1316,6 +1339,11 @@ static int stream_one(struct scanner *s, pid_t pid, enum stream_way way)
 		return rc;
 	if (!claim(s->job, pid, true))
 		return 1;
+	if (way != FROM_PROC) {
+		if (array_grow(&s->done, &s->cap_done, s->n_done + 1, sizeof(*s->done)) < 0)
+			return -ENOMEM;
+		s->done[s->n_done++] = pid;
+	}
 	/* Our own process from /proc, as scan_one_bpf() does (see MAPS_BPF_MAX). */
 	if (way == FROM_STREAM && pid != getpid()) {
 		task_get(s, &t);
@@ -1334,6 +1362,32 @@ static int stream_one(struct scanner *s, pid_t pid, enum stream_way way)
 }
 
 /*
+ * The listed processes below BELOW that the stream has not given (it went
+ * past them, or stopped short), once the list is there: read the way WAY
+ * says. Returns as stream_one().
+ */
+static int stream_past(struct scanner *s, pid_t below, enum stream_way way)
+{
+	struct scan_job *job = s->job;
+	pid_t q;
+	int rc;
+
+	if (!atomic_load_explicit(&job->listed, memory_order_acquire))
+		return 0;
+	while (s->next_listed < job->n_pids && (q = job->pids[s->next_listed]) < below) {
+		s->next_listed++;
+		while (s->next_done < s->n_done && s->done[s->next_done] < q)
+			s->next_done++;
+		if (s->next_done < s->n_done && s->done[s->next_done] == q)
+			continue;
+		rc = stream_one(s, q, way);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/*
  * The stream's scanner: every process from the iterator over all of them,
  * up in pid order, until it meets the other scanner (scan_down()). Listed
  * processes the stream goes past are read from /proc; where the stream
@@ -1345,8 +1399,7 @@ static int scan_stream(struct scanner *s)
 	struct scan_job *job = s->job;
 	struct buf *raw = &s->records, swap;
 	struct pkguard_bpf_task hdr;
-	size_t next = 0; /* the first listed pid the stream has not reached */
-	pid_t cur = 0;	 /* the process being collected, 0 for none */
+	pid_t cur = 0; /* the process being collected, 0 for none */
 	const char *p, *end;
 	ptrdiff_t len = 0;
 	bool eof = false;
@@ -1392,11 +1445,9 @@ static int scan_stream(struct scanner *s)
 			if (cur && (rc = stream_one(s, cur, FROM_STREAM)) != 0)
 				goto out;
 			cur = 0;
-			for (; next < job->n_pids && job->pids[next] <= (pid_t)hdr.pid; next++) {
-				if (job->pids[next] != (pid_t)hdr.pid &&
-				    (rc = stream_one(s, job->pids[next], FROM_PROC)) != 0)
-					goto out;
-			}
+			rc = stream_past(s, (pid_t)hdr.pid, FROM_PROC);
+			if (rc)
+				goto out;
 			if (task_begin(s, p, (size_t)len) < 0) {
 				rc = -ENOMEM;
 				goto out;
@@ -1424,6 +1475,7 @@ static int scan_stream(struct scanner *s)
 		eof = n == 0;
 		raw->len += (size_t)n;
 	}
+	/* Failed: what it did not give is read one process at a time. */
 	if (rc < 0)
 		scan_log(s, PKGUARD_LOG_DEBUG, "process scan: the BPF stream failed (%s)",
 			 strerror(-rc));
@@ -1431,23 +1483,39 @@ static int scan_stream(struct scanner *s)
 	if (cur &&
 	    (rc = stream_one(s, cur, rc == 0 && raw->len == 0 ? FROM_STREAM : OWN_READ)) != 0)
 		goto out;
-	for (; next < job->n_pids; next++) {
-		if (job->pids[next] > cur && (rc = stream_one(s, job->pids[next], OWN_READ)) != 0)
+	rc = 0;
+	/* Then the rest of the list: what the stream went past, and did not reach. */
+	while (!atomic_load_explicit(&job->listed, memory_order_acquire)) {
+		if (atomic_load(&job->stop))
 			goto out;
+		sched_yield(); /* the other scanner lists /proc first thing */
 	}
+	rc = stream_past(s, cur + 1, FROM_PROC);
+	if (rc == 0)
+		rc = stream_past(s, INT32_MAX, OWN_READ);
 out:
 	if (iter >= 0)
 		close(iter);
 	return rc == 1 ? 0 : rc;
 }
 
-/* The other scanner beside a stream: one process at a time, down the list from its end. */
+/*
+ * The other scanner beside a stream: it lists /proc (unless that is done),
+ * then takes one process at a time, down the list from its end.
+ */
 static int scan_down(struct scanner *s)
 {
 	struct scan_job *job = s->job;
 	size_t i, before;
 	int rc;
 
+	if (!atomic_load(&job->listed)) {
+		rc = list_pids(job);
+		if (rc < 0) {
+			atomic_store(&job->stop, true);
+			return rc;
+		}
+	}
 	for (i = job->n_pids; i-- > 0;) {
 		rc = scan_check(s);
 		if (rc)
@@ -1509,21 +1577,51 @@ static int merge_proc(struct scanner *out, const struct scanner *from, const str
 	return 0;
 }
 
-/* One table from both scanners', in pid-list order (A's is in it, B's maybe the other way). */
+/* A process of one scanner's table: its place in the merged table (pos), and its index. */
+struct placed {
+	size_t pos, i;
+};
+
+static int cmp_placed(const void *a, const void *b)
+{
+	const struct placed *x = a, *y = b;
+
+	return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/*
+ * S's processes in the order of the merged table: each scanner adds them in
+ * its own (down the list, or back for pids the stream went past). NULL
+ * when out of memory.
+ */
+static struct placed *placed(const struct scanner *s)
+{
+	size_t i, n = s->tab->n_procs;
+	struct placed *p = malloc((n ? n : 1) * sizeof(*p));
+
+	if (!p)
+		return NULL;
+	for (i = 0; i < n; i++)
+		p[i] = (struct placed){s->pos[i], i};
+	qsort(p, n, sizeof(*p), cmp_placed);
+	return p;
+}
+
+/* One table from both scanners', in pid-list order. */
 static int merge(struct scanner *out, const struct scanner *a, const struct scanner *b)
 {
-	size_t i = 0, j = 0, na = a->tab->n_procs, nb = b->tab->n_procs, bj;
-	int rc = 0;
+	struct placed *pa = placed(a), *pb = placed(b);
+	size_t i = 0, j = 0, na = a->tab->n_procs, nb = b->tab->n_procs;
+	int rc = pa && pb ? 0 : -ENOMEM;
 
 	while (rc == 0 && (i < na || j < nb)) {
-		bj = b->descending ? nb - 1 - j : j;
-		if (j >= nb || (i < na && a->pos[i] < b->pos[bj])) {
-			rc = merge_proc(out, a, &a->tab->procs[i++]);
-		} else {
-			rc = merge_proc(out, b, &b->tab->procs[bj]);
-			j++;
-		}
+		if (j >= nb || (i < na && pa[i].pos < pb[j].pos))
+			rc = merge_proc(out, a, &a->tab->procs[pa[i++].i]);
+		else
+			rc = merge_proc(out, b, &b->tab->procs[pb[j++].i]);
 	}
+	free(pa);
+	free(pb);
 	out->tab->n_scanned = a->tab->n_scanned + b->tab->n_scanned;
 	out->tab->n_streamed = a->tab->n_streamed + b->tab->n_streamed;
 	out->tab->n_maps = a->tab->n_maps + b->tab->n_maps;
@@ -1533,8 +1631,9 @@ static int merge(struct scanner *out, const struct scanner *a, const struct scan
 
 /*
  * Two threads when there are two CPUs to run them and enough processes to
- * share: reading /proc is kernel work that runs in parallel (each process's
- * address space has its own locks).
+ * share, or a stream (then the other thread lists /proc meanwhile): reading
+ * /proc is kernel work that runs in parallel (each process's address space
+ * has its own locks).
  */
 static bool want_thread(const struct scan_job *job)
 {
@@ -1542,7 +1641,7 @@ static bool want_thread(const struct scan_job *job)
 
 	if (job->opts->threads >= 2)
 		return true;
-	if (job->opts->threads == 1 || job->n_pids < 128)
+	if (job->opts->threads == 1 || (!job->stream && job->n_pids < 128))
 		return false;
 	return sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) >= 2;
 }
@@ -1612,21 +1711,16 @@ int pkguard_proc_scan(struct pkguard_ctx *ctx, const struct pkguard_scan_opts *o
 	atomic_init(&job.next, 0);
 	atomic_init(&job.stop, false);
 	job.maps = opts->maps == PKGUARD_MAPS_AUTO ? pkguard_ctx_maps(ctx) : opts->maps;
-#ifdef PKGUARD_HAVE_BPF
-	/* The early read-ahead ends while /proc is listed. */
-	if (opts->early)
-		scan_early_stop(opts->early);
-#endif
-	rc = list_pids(&job);
-	if (rc < 0)
-		goto out;
+	atomic_init(&job.listed, false);
+	atomic_init(&job.frontier, (uint64_t)UINT32_MAX << 32);
 	rc = bpf_start(&job);
 	if (rc < 0)
 		goto out;
-	if (job.stream) {
-		/* Met from both ends: in pid order, as the stream is. */
-		qsort(job.pids, job.n_pids, sizeof(*job.pids), cmp_pid);
-		atomic_init(&job.frontier, (uint64_t)UINT32_MAX << 32);
+	/* With a stream in two threads, the other one lists /proc while the stream starts. */
+	if (!job.stream || !want_thread(&job)) {
+		rc = list_pids(&job);
+		if (rc < 0)
+			goto fail;
 	}
 	rc = scanner_init(&s[0], &job);
 	if (rc < 0)
@@ -1637,8 +1731,12 @@ int pkguard_proc_scan(struct pkguard_ctx *ctx, const struct pkguard_scan_opts *o
 		rc = scanner_init(&s[1], &job);
 		if (rc < 0)
 			goto fail;
-		s[1].descending = job.stream;
 		threaded = thread_start(&thread, scan_thread, &s[1]) == 0;
+	}
+	if (!atomic_load(&job.listed) && job.stream && !threaded) {
+		rc = list_pids(&job); /* no thread to do it after all */
+		if (rc < 0)
+			goto fail;
 	}
 #ifdef PKGUARD_HAVE_BPF
 	if (job.stream)
@@ -1672,7 +1770,9 @@ int pkguard_proc_scan(struct pkguard_ctx *ctx, const struct pkguard_scan_opts *o
 			    "process scan: %zu processes from the BPF stream, %zu otherwise",
 			    (*out)->n_streamed, (*out)->n_scanned - (*out)->n_streamed);
 fail:
-	if (rc == -PKGUARD_EDEADLINE)
+	if (rc == -PKGUARD_ENOPROC)
+		rc = pkguard_fail(ctx, rc, "cannot list /proc: %s", strerror(job.list_errno));
+	else if (rc == -PKGUARD_EDEADLINE)
 		rc = pkguard_fail(ctx, rc, "process scan stopped after %zu processes",
 				  s[0].tab->n_scanned + (s[1].tab ? s[1].tab->n_scanned : 0));
 	else if (rc < 0)
