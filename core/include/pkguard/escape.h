@@ -29,6 +29,7 @@ char *pkguard_escape(const char *s, size_t len);
  */
 struct pkguard_escslots {
 	char *slot[8];
+	size_t cap[8];
 };
 
 const char *pkguard_escslots(struct pkguard_escslots *e, unsigned slot, const char *s);

@@ -6,11 +6,16 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* Cells are copied; process-controlled text must be escaped first. */
+/*
+ * Cells are copied, one after another into one buffer (a report may have
+ * thousands of rows); process-controlled text must be escaped first.
+ */
 struct pkguard_table {
 	size_t ncols;
 	const char *const *headers;
-	char **cells;
+	char *text; /* the cells, each with its NUL */
+	size_t len, size;
+	size_t *cells; /* each cell's offset in text, row after row */
 	size_t nrows, cap;
 };
 

@@ -52,16 +52,14 @@ static int is_bidi_control(uint32_t c)
 	       (c >= 0x2066 && c <= 0x2069);
 }
 
-char *pkguard_escape(const char *s, size_t len)
+/* S (LEN bytes) escaped into OUT, which has room for LEN * 4 + 1 bytes (see pkguard_escape()). */
+static void escape_to(char *out, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	/* The worst case is "\u{NNNN}" (8 bytes) for 3 input bytes, or "\xNN" for 1. */
-	char *out = malloc(len * 4 + 1), *o = out;
+	char *o = out;
 	size_t i = 0, n;
 	uint32_t cp;
 
-	if (!out)
-		return NULL;
 	while (i < len) {
 		unsigned char c = p[i];
 
@@ -91,19 +89,34 @@ char *pkguard_escape(const char *s, size_t len)
 		}
 	}
 	*o = '\0';
+}
+
+char *pkguard_escape(const char *s, size_t len)
+{
+	/* The worst case is "\u{NNNN}" (8 bytes) for 3 input bytes, or "\xNN" for 1. */
+	char *out = malloc(len * 4 + 1);
+
+	if (out)
+		escape_to(out, s, len);
 	return out;
 }
 
 const char *pkguard_escslots(struct pkguard_escslots *e, unsigned slot, const char *s)
 {
-	char *copy = pkguard_escape(s, strlen(s));
+	size_t len = strlen(s);
 
 	slot %= 8;
-	if (!copy)
-		return "?";
-	free(e->slot[slot]);
-	e->slot[slot] = copy;
-	return copy;
+	/* Each slot keeps its memory: a report escapes thousands of strings. */
+	if (e->cap[slot] < len * 4 + 1) {
+		char *p = realloc(e->slot[slot], len * 4 + 1);
+
+		if (!p)
+			return "?";
+		e->slot[slot] = p;
+		e->cap[slot] = len * 4 + 1;
+	}
+	escape_to(e->slot[slot], s, len);
+	return e->slot[slot];
 }
 
 void pkguard_escslots_release(struct pkguard_escslots *e)

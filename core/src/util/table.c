@@ -15,24 +15,36 @@ void pkguard_table_init(struct pkguard_table *t, size_t ncols, const char *const
 
 int pkguard_table_add(struct pkguard_table *t, const char *const *row)
 {
-	size_t i;
+	size_t i, n, need = 0;
 
 	if (t->nrows == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 16;
-		char **cells = realloc(t->cells, cap * t->ncols * sizeof(*cells));
+		size_t *cells = realloc(t->cells, cap * t->ncols * sizeof(*cells));
 
 		if (!cells)
 			return -ENOMEM;
 		t->cells = cells;
 		t->cap = cap;
 	}
-	for (i = 0; i < t->ncols; i++) {
-		t->cells[t->nrows * t->ncols + i] = strdup(row[i] ? row[i] : "-");
-		if (!t->cells[t->nrows * t->ncols + i]) {
-			while (i--)
-				free(t->cells[t->nrows * t->ncols + i]);
+	for (i = 0; i < t->ncols; i++)
+		need += strlen(row[i] ? row[i] : "-") + 1;
+	if (t->len + need > t->size) {
+		size_t size = t->size ? t->size : 4096;
+		char *text;
+
+		while (size < t->len + need)
+			size *= 2;
+		text = realloc(t->text, size);
+		if (!text)
 			return -ENOMEM;
-		}
+		t->text = text;
+		t->size = size;
+	}
+	for (i = 0; i < t->ncols; i++) {
+		n = strlen(row[i] ? row[i] : "-") + 1;
+		memcpy(t->text + t->len, row[i] ? row[i] : "-", n);
+		t->cells[t->nrows * t->ncols + i] = t->len;
+		t->len += n;
 	}
 	t->nrows++;
 	return 0;
@@ -77,7 +89,7 @@ void pkguard_table_print(const struct pkguard_table *t, FILE *out, const char *i
 		w[c] = width(t->headers[c]);
 	for (r = 0; r < t->nrows; r++) {
 		for (c = 0; c < t->ncols; c++) {
-			size_t cw = width(t->cells[r * t->ncols + c]);
+			size_t cw = width(t->text + t->cells[r * t->ncols + c]);
 
 			if (cw > w[c])
 				w[c] = cw;
@@ -88,12 +100,12 @@ void pkguard_table_print(const struct pkguard_table *t, FILE *out, const char *i
 		size_t last = t->ncols;
 
 		/* No padding after the last non-empty cell: no trailing blanks. */
-		while (r > 0 && last > 1 && !t->cells[(r - 1) * t->ncols + last - 1][0])
+		while (r > 0 && last > 1 && !t->text[t->cells[(r - 1) * t->ncols + last - 1]])
 			last--;
 		fwrite_unlocked(indent, 1, indent_len, out);
 		for (c = 0; c < last; c++) {
 			const char *cell =
-				r == 0 ? t->headers[c] : t->cells[(r - 1) * t->ncols + c];
+				r == 0 ? t->headers[c] : t->text + t->cells[(r - 1) * t->ncols + c];
 
 			fwrite_unlocked(cell, 1, strlen(cell), out);
 			if (c + 1 < last)
@@ -107,10 +119,7 @@ void pkguard_table_print(const struct pkguard_table *t, FILE *out, const char *i
 
 void pkguard_table_release(struct pkguard_table *t)
 {
-	size_t i;
-
-	for (i = 0; i < t->nrows * t->ncols; i++)
-		free(t->cells[i]);
+	free(t->text);
 	free(t->cells);
 	memset(t, 0, sizeof(*t));
 }
