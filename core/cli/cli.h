@@ -54,6 +54,11 @@ struct pkguard_command {
 	const char *args;    /* "PKG..." */
 	const char *summary; /* one line for --help */
 	int (*run)(struct cli *cli, int argc, char **argv);
+	/*
+	 * It loads the package database through libdpkg while other threads of
+	 * ours run (pkguard_run_execute()): see start_prefault() in main.c.
+	 */
+	bool prefault;
 };
 
 extern const struct pkguard_command cmd_check;

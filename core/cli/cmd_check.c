@@ -38,4 +38,5 @@ const struct pkguard_command cmd_check = {
 	.args = "PKG...",
 	.summary = "what would happen if these packages were upgraded now (no side effects)",
 	.run = run_check,
+	.prefault = true,
 };

@@ -95,6 +95,7 @@ const struct pkguard_command cmd_hook = {
 	.args = "apt|dpkg|manual",
 	.summary = "decide and act before a transaction: wait, stop units, defer or refuse",
 	.run = run_hook,
+	.prefault = true,
 };
 
 /*

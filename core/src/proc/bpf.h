@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The scan's fastest way to a process's mappings: a BPF task_vma iterator
- * (bpf/maps.bpf.c), loaded once per scan with a light skeleton (no libbpf at
- * run time, no kernel BTF parsed here: the kernel relocates the program
+ * The scan's fastest way to the processes' mappings: a BPF task_vma iterator
+ * (bpf/maps.bpf.c), over one process (maps_bpf_read()) or over all of them
+ * (maps_bpf_open_all()), loaded once per run with a light skeleton (no libbpf
+ * at run time, no kernel BTF parsed here: the kernel relocates the program
  * itself). It needs root (CAP_BPF and CAP_PERFMON), a kernel with BTF and
  * per-process task iterators (Linux 6.1+), and no lockdown of kernel reads;
  * wherever it cannot load, the scan uses PROCMAP_QUERY or the text of maps.

@@ -454,7 +454,7 @@ static int migrate_body(struct pkguard_state *st, void *arg)
 {
 	const int *target = arg;
 	char sql[64];
-	int version, rc;
+	int version = 0, rc;
 
 	/* Another pkguard may have migrated since this one looked: look again under the lock. */
 	rc = db_schema_version(st, &version);
