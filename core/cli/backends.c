@@ -8,7 +8,8 @@
 #include "dpkgdb.h"
 #endif
 #ifdef PKGUARD_WITH_RPM
-#include "rpmdb.h"
+/* rpm_lazy.c: the rpm backend, loaded on first use. */
+extern const struct pkguard_pkgdb_ops pkguard_rpm_lazy_ops;
 #endif
 
 const struct pkguard_pkgdb_ops *const pkguard_pkgdb_backends[] = {
@@ -16,7 +17,7 @@ const struct pkguard_pkgdb_ops *const pkguard_pkgdb_backends[] = {
 	&pkguard_dpkg_ops,
 #endif
 #ifdef PKGUARD_WITH_RPM
-	&pkguard_rpm_ops,
+	&pkguard_rpm_lazy_ops,
 #endif
 	NULL,
 };

@@ -56,6 +56,10 @@ pg --json check coreutils
 expect "check coreutils after stop: the sleep is not reported" jq_true --argjson pid "$sleeper" \
   'all(.packages[0].processes[]; .pid != $pid)'
 
+# The rpm backend (where built) is a module loaded on rpm roots only: librpm
+# and its libraries are not the dpkg host's to load on every run.
+expect "the program does not link librpm" eq "$(ldd "$PKGUARD" | grep -c librpm)" 0
+
 pg check no-such-package-pkguard-test
 expect "check of an unknown package: exit status 2" eq "$RC" 2
 expect "check of an unknown package: the message names it" grep -q "no-such-package-pkguard-test" "$OUT.err"
