@@ -197,7 +197,10 @@ static pid_t map_child(const char *dir)
 	return pid;
 }
 
-/* The child of N_MANY: maps DIR/many/NNNN, each three times, then waits to be killed. */
+/*
+ * The child of N_MANY: in a mount namespace of its own, maps DIR/many/NNNN,
+ * each three times, then waits to be killed.
+ */
 static pid_t many_child(const char *dir)
 {
 	pid_t pid, parent = getpid();
@@ -208,7 +211,7 @@ static pid_t many_child(const char *dir)
 		int i, j;
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
+		if (getppid() != parent || unshare(CLONE_NEWNS) != 0)
 			_exit(1);
 		for (i = 0; i < N_MANY; i++) {
 			int fd;
@@ -227,6 +230,14 @@ static pid_t many_child(const char *dir)
 			pause();
 	}
 	return pid;
+}
+
+/* Is process PID of TAB in another mount namespace than ours? */
+static int other_mntns(const struct pkguard_proctab *tab, pid_t pid)
+{
+	const struct pkguard_proc *p = pkguard_proctab_find(tab, pid);
+
+	return p && p->other_mntns;
 }
 
 /* How many of process PID's uses in TAB are files under DIR/many/. */
@@ -622,6 +633,12 @@ static void compare_modes(struct pkguard_ctx *ctx, const struct pkguard_fileset 
 				fail("the child of %d files: %d uses of them (%s), %d (text)",
 				     N_MANY, many_uses(q, kids[N_KIDS], dir), way->name,
 				     many_uses(t, kids[N_KIDS], dir));
+			/* Its mount namespace is another than ours, either way. */
+			if (!other_mntns(q, kids[N_KIDS]) || !other_mntns(t, kids[N_KIDS]))
+				fail("the child of %d files: not in another mount namespace (%s: "
+				     "%d, text: %d)",
+				     N_MANY, way->name, other_mntns(q, kids[N_KIDS]),
+				     other_mntns(t, kids[N_KIDS]));
 			printf("all processes, %s and text: %zu and %zu scanned, %zu and %zu "
 			       "file-backed mappings, %zu and %zu files\n",
 			       way->name, q->n_scanned, t->n_scanned, q->n_maps, t->n_maps,

@@ -1070,8 +1070,9 @@ static int scan_bpf_task(struct scanner *s, pid_t pid, const struct bpf_task *t)
 	proc->start_time = pst.start_time;
 	proc->uid = t->hdr.uid;
 	proc->euid = t->hdr.euid;
-	proc->other_mntns = s->job->have_self_mntns && t->hdr.mnt_ns != 0 &&
-			    t->hdr.mnt_ns != s->job->self_mntns.st_ino;
+	/* Another mount namespace than our scanning thread's, which is ours (self/ns/mnt). */
+	proc->other_mntns =
+		s->job->have_self_mntns && (t->hdr.flags & PKGUARD_BPF_OTHER_MNTNS) != 0;
 	rc = add_bpf_uses(s, pfd, proc, index, t);
 	if (rc == 0)
 		rc = add_posix_locks(s, proc, index);

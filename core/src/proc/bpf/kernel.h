@@ -64,13 +64,12 @@ struct cred {
 	kuid_t euid;
 };
 
-struct ns_common {
-	unsigned int inum;
-};
-
-struct mnt_namespace {
-	struct ns_common ns;
-};
+/*
+ * Only compared, never read: relocating it would cost every load a search
+ * of the kernel's BTF (its name shares a slot of the kernel's cache of
+ * candidates with super_block's, so each load would evict the other).
+ */
+struct mnt_namespace;
 
 struct nsproxy {
 	struct mnt_namespace *mnt_ns;

@@ -166,6 +166,8 @@ static __always_inline long put_header(struct seq_file *seq, struct task_struct 
 	struct file *exe = mm ? mm->exe_file : 0;
 	const struct cred *cred = task->real_cred;
 	struct nsproxy *ns = task->nsproxy;
+	struct task_struct *reader = (struct task_struct *)bpf_get_current_task();
+	struct mnt_namespace *ours = BPF_CORE_READ(reader, nsproxy, mnt_ns);
 	struct css_set *cset = BPF_CORE_READ(task, cgroups);
 	struct cgroup *named;
 	long err;
@@ -176,10 +178,10 @@ static __always_inline long put_header(struct seq_file *seq, struct task_struct 
 	hdr.start_ns = task->start_boottime;
 	hdr.uid = cred->uid.val;
 	hdr.euid = cred->euid.val;
-	hdr.mnt_ns = ns ? ns->mnt_ns->ns.inum : 0;
 	hdr.flags = cset ? PKGUARD_BPF_CGROUPS : 0;
+	if (ns && ours && ns->mnt_ns != ours)
+		hdr.flags |= PKGUARD_BPF_OTHER_MNTNS;
 	hdr.pid = (__u32)task->tgid;
-	hdr.spare = 0;
 	bpf_probe_read_kernel(hdr.comm, sizeof(hdr.comm), task->comm);
 	err = bpf_seq_write(seq, &hdr, sizeof(hdr));
 	if (err || !cset)

@@ -16,8 +16,9 @@ enum {
 };
 
 /*
- * The start time and name of stat, the uids of status, and the identities of
- * exe and ns/mnt. Devices are the kernel's dev_t: major << 20 | minor.
+ * The start time and name of stat, the uids of status, the identity of exe,
+ * and whether ns/mnt is another mount namespace than the reader's. Devices
+ * are the kernel's dev_t: major << 20 | minor.
  *
  * With PKGUARD_BPF_CGROUPS in flags, two NUL-terminated texts follow: the
  * process's cgroup in the unified hierarchy, then in the v1 hierarchy named
@@ -31,14 +32,15 @@ struct pkguard_bpf_task {
 	__u64 exe_ino;
 	__u64 start_ns;	 /* task->start_boottime: stat's start time, in ns */
 	__u32 uid, euid; /* real_cred, as status shows them */
-	__u32 mnt_ns;	 /* the inode number of its mount namespace; 0: none (exiting) */
 	__u32 flags;
-	__u32 pid; /* the process, as the first pid namespace numbers it */
-	__u32 spare;
+	__u32 pid;     /* the process, as the first pid namespace numbers it */
 	char comm[16]; /* stat's name, NUL-terminated unless 16 long */
 };
 
-#define PKGUARD_BPF_CGROUPS	 1u
+#define PKGUARD_BPF_CGROUPS 1u
+/* Its mount namespace is not the one of the thread reading the iterator (not set while it exits).
+ */
+#define PKGUARD_BPF_OTHER_MNTNS	 2u
 #define PKGUARD_BPF_CGROUP_DEPTH 32
 
 struct pkguard_bpf_map {
