@@ -131,14 +131,10 @@ int pkguard_scan_early_locks(struct pkguard_ctx *ctx, struct pkguard_scan_early 
 }
 
 #ifdef PKGUARD_HAVE_BPF
-void scan_early_stop(struct pkguard_scan_early *early)
-{
-	atomic_store(&early->stop_ahead, true);
-}
-
 const struct maps_bpf_prep *scan_early_bpf(struct pkguard_scan_early *early)
 {
-	scan_early_stop(early);
+	/* Its thread finishes the read it is in (AHEAD_READ). */
+	atomic_store(&early->stop_ahead, true);
 	if (early->bpf_running) {
 		pthread_join(early->bpf_thread, NULL);
 		early->bpf_running = false;
@@ -170,7 +166,7 @@ void pkguard_scan_early_free(struct pkguard_scan_early *early)
 		pthread_join(early->locks_thread, NULL);
 	buf_release(&early->locks);
 #ifdef PKGUARD_HAVE_BPF
-	scan_early_stop(early);
+	atomic_store(&early->stop_ahead, true);
 	if (early->bpf_running)
 		pthread_join(early->bpf_thread, NULL);
 	if (early->stream_fd >= 0)

@@ -7,17 +7,12 @@
 #include "proc/bpf.h"
 
 /*
- * The BPF iterator as prepared early, waiting for it; NULL when EARLY did
- * not prepare it (the context's scan-mappings said no, or no thread). It
- * stays EARLY's: every scan of the run uses the one loaded program.
+ * The BPF iterator as prepared early, waiting for it (its thread stops
+ * reading ahead); NULL when EARLY did not prepare it (the context's
+ * scan-mappings said no, or no thread). It stays EARLY's: every scan of the
+ * run uses the one loaded program.
  */
 const struct maps_bpf_prep *scan_early_bpf(struct pkguard_scan_early *early);
-
-/*
- * Tell the iterator's thread to stop reading ahead (it finishes the read it
- * is in), without waiting: scan_early_bpf() waits.
- */
-void scan_early_stop(struct pkguard_scan_early *early);
 
 /*
  * The stream read ahead, once: its iterator's fd, now the caller's (-1 if
