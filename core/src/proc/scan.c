@@ -1717,8 +1717,8 @@ int pkguard_proc_scan(struct pkguard_ctx *ctx, const struct pkguard_scan_opts *o
 	rc = bpf_start(&job);
 	if (rc < 0)
 		goto out;
-	/* With a stream in two threads, the other one lists /proc while the stream starts. */
-	if (!job.stream || !want_thread(&job)) {
+	/* With a stream, the other thread lists /proc while the stream starts (below). */
+	if (!job.stream) {
 		rc = list_pids(&job);
 		if (rc < 0)
 			goto fail;
@@ -1734,8 +1734,8 @@ int pkguard_proc_scan(struct pkguard_ctx *ctx, const struct pkguard_scan_opts *o
 			goto fail;
 		threaded = thread_start(&thread, scan_thread, &s[1]) == 0;
 	}
-	if (!atomic_load(&job.listed) && job.stream && !threaded) {
-		rc = list_pids(&job); /* no thread to do it after all */
+	if (job.stream && !threaded) {
+		rc = list_pids(&job); /* no other thread to do it */
 		if (rc < 0)
 			goto fail;
 	}
