@@ -201,12 +201,25 @@ int pkguard_maps(struct bpf_iter__task_vma *ctx)
 	struct vm_area_struct *vma = ctx->vma;
 	struct pkguard_bpf_map rec;
 	struct file *file;
-	__u64 session, n, last = 0;
+	__u64 session, n, last = 0, start, end;
 	struct walk *w;
 	__u32 key = 0;
 
 	if (!task || !vma || task->pid != task->tgid)
 		return 0;
+	/*
+	 * The mapping's two cache lines, loaded together: vm_file is on the
+	 * second, the bounds on the first, which the kernel reads next anyway
+	 * to find the next mapping. Each is usually a miss (190 000 mappings
+	 * at N=1000, spread over the slab); loaded one after the other (the
+	 * bounds only for a record, then by the kernel) they cost two waits,
+	 * loaded here they overlap. One stream over every process (1000 in a
+	 * farm), the program before and after alternating in one harness: after
+	 * was faster in 121 of 200 pairs, medians 90.3/79.8 -> 88.0/77.7 ms.
+	 */
+	start = vma->vm_start;
+	end = vma->vm_end;
+	file = vma->vm_file;
 	w = bpf_map_lookup_elem(&walks, &key);
 	if (!w)
 		return 0;
@@ -216,13 +229,12 @@ int pkguard_maps(struct bpf_iter__task_vma *ctx)
 		last = w->file;
 	else if (put_header(seq, task))
 		return 0;
-	file = vma->vm_file;
 	if (file && (__u64)file != last) {
 		rec.kind = PKGUARD_BPF_MAP;
 		rec.dev = file->f_inode->i_sb->s_dev;
 		rec.ino = file->f_inode->i_ino;
-		rec.start = vma->vm_start;
-		rec.end = vma->vm_end;
+		rec.start = start;
+		rec.end = end;
 		if (bpf_seq_write(seq, &rec, sizeof(rec)))
 			return 0;
 		last = (__u64)file;
