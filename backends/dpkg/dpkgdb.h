@@ -34,6 +34,15 @@
  * once each. owners_many() gives the same owners, reading each files list
  * once without keeping any.
  *
+ * open_for() reads the stanzas of the named packages only (see open_for()
+ * in dpkgdb.c: libdpkg parses them from a copy), so files() and lookup()
+ * answer for those names as open() would, every other package looks not
+ * installed, and owners() and owners_many() fail with -EINVAL. A status
+ * file with anything the picking does not read for certain (a carriage
+ * return, a NUL or ^Z, a stanza without a Package field, a missing final
+ * newline, an update file libdpkg would refuse) is read whole instead, with
+ * a debug message, and then fails or not as with open().
+ *
  * Errors. libdpkg reports errors by longjmp(); each entry point catches them
  * and returns -PKGUARD_EBACKEND with the libdpkg message, prefixed
  * "libdpkg: ", in ctx. libdpkg's state is unknown after that, so every later

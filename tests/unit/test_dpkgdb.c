@@ -791,6 +791,252 @@ static void test_dpkg_error_sticks(void **state)
 	seen_free(seen);
 }
 
+/* A digest of what files() yields: how many paths, and an FNV-1a hash of them in order. */
+struct digest {
+	uint64_t hash;
+	size_t n;
+};
+
+static int digest_path(void *userdata, const struct pkguard_pkginfo *pkg, const char *path)
+{
+	struct digest *d = userdata;
+	const char *c;
+
+	for (c = path; *c; c++)
+		d->hash = (d->hash ^ (unsigned char)*c) * 0x100000001b3ull;
+	d->hash = (d->hash ^ '\n') * 0x100000001b3ull;
+	d->n++;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* What lookup() and files() of NAME answer in DB, as one string. */
+static char *describe(struct pkguard_pkgdb *db, const char *name)
+{
+	struct seen *seen = seen_new();
+	struct digest d = {0xcbf29ce484222325ull, 0};
+	int lookup_rc, files_rc;
+	char *text = NULL, *out;
+	size_t i;
+
+	lookup_rc = ops->lookup(db, name, seen_pkg, seen);
+	files_rc = ops->files(db, name, digest_path, &d);
+	qsort(seen->items, seen->n, sizeof(seen->items[0]), cmp_str);
+	assert_true(asprintf(&text, "%s: lookup %d files %d: %zu paths %016llx;", name, lookup_rc,
+			     files_rc, d.n, (unsigned long long)d.hash) > 0);
+	for (i = 0; i < seen->n; i++) {
+		assert_true(asprintf(&out, "%s %s", text, seen->items[i]) > 0);
+		free(text);
+		text = out;
+	}
+	seen_free(seen);
+	return text;
+}
+
+static struct pkguard_pkgdb *open_for_at(struct pkguard_ctx *ctx, const char *const *names,
+					 size_t n)
+{
+	struct pkguard_pkgdb *db = NULL;
+	int rc;
+
+	rc = ops->open_for(ctx, names, n, &db);
+	if (rc != 0)
+		fail_msg("open_for: %d %s", rc, pkguard_ctx_errmsg(ctx));
+	assert_non_null(db);
+	return db;
+}
+
+/*
+ * open_for() of each name answers lookup() and files() as open() does: for
+ * every package of ROOT, by itself and with the others of NAMES.
+ */
+static void check_open_for(const char *root, char **names, size_t n)
+{
+	struct pkguard_ctx *ctx = ctx_at(root);
+	struct pkguard_pkgdb *db = open_at(ctx);
+	char **whole = calloc(n, sizeof(*whole)), *some;
+	size_t i;
+
+	assert_non_null(whole);
+	for (i = 0; i < n; i++)
+		whole[i] = describe(db, names[i]);
+	ops->close(db);
+	for (i = 0; i < n; i++) {
+		db = open_for_at(ctx, (const char *const *)&names[i], 1);
+		some = describe(db, names[i]);
+		if (strcmp(some, whole[i]) != 0)
+			fail_msg("open_for() and open() differ:\n  %s\n  %s", some, whole[i]);
+		free(some);
+		ops->close(db);
+	}
+	db = open_for_at(ctx, (const char *const *)names, n);
+	for (i = 0; i < n; i++) {
+		some = describe(db, names[i]);
+		assert_string_equal(some, whole[i]);
+		free(some);
+		free(whole[i]);
+	}
+	ops->close(db);
+	free(whole);
+	pkguard_ctx_free(ctx);
+}
+
+/* Every package of the host, with and without ":arch", and one that is not there. */
+static void test_host_open_for(void **state)
+{
+	char **names = NULL, line[512];
+	size_t n = 0, cap = 0, i;
+	FILE *p;
+
+	need_host();
+	p = popen("dpkg-query -W -f '${Package}\\n${binary:Package}\\n' | sort -u", "r");
+	assert_non_null(p);
+	while (fgets(line, sizeof(line), p)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!line[0])
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			names = realloc(names, (cap + 1) * sizeof(*names));
+			assert_non_null(names);
+		}
+		names[n++] = strdup(line);
+	}
+	assert_int_equal(pclose(p), 0);
+	assert_true(n > 10);
+	names[n++] = strdup("pkguard-no-such-package");
+	check_open_for("/", names, n);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* Both architectures of guard-lib, one of them, a removed package, a diversion. */
+static void test_private_open_for(void **state)
+{
+	char lib_foreign[128], path[512];
+	char *names[] = {"guard-lib", lib_foreign, "guard-demo", "guard-gone", "GUARD-DEMO"};
+	const char *demo = "guard-demo";
+	struct seen *seen = seen_new();
+	struct pkguard_ctx *ctx;
+	struct pkguard_pkgdb *db;
+
+	need_private();
+	snprintf(lib_foreign, sizeof(lib_foreign), "guard-lib:%s", foreign_arch);
+	check_open_for(private_root, names, sizeof(names) / sizeof(names[0]));
+
+	/* Owners are anyone's: a database of some packages refuses to name them. */
+	ctx = ctx_at(private_root);
+	db = open_for_at(ctx, &demo, 1);
+	assert_int_equal(ops->owners(db, "/bin/guard-demo", seen_pkg, seen), -EINVAL);
+	assert_non_null(strstr(pkguard_ctx_errmsg(ctx), "some packages only"));
+	assert_int_equal(ops->owners_many(db, &demo, 1, seen_owner, seen), -EINVAL);
+	assert_int_equal(seen->n, 0);
+	ops->close(db);
+
+	/* An interrupted dpkg run's journal: the update file wins over status. */
+	snprintf(path, sizeof(path), "%s/var/lib/dpkg/updates/0000000000", private_root);
+	assert_int_equal(write_file(path, "Package: guard-demo\nStatus: install ok installed\n"
+					  "Version: 2.0\nArchitecture: all\n"
+					  "Maintainer: pkguard <pkguard@example.invalid>\n"
+					  "Description: pkguard test package\n"),
+			 0);
+	db = open_for_at(ctx, &demo, 1);
+	assert_int_equal(ops->lookup(db, "guard-demo", seen_pkg, seen), 0);
+	assert_int_equal(seen->n, 1);
+	assert_string_equal(seen->items[0], "guard-demo:all 2.0");
+	seen_clear(seen);
+	ops->close(db);
+	check_open_for(private_root, names, sizeof(names) / sizeof(names[0]));
+	assert_int_equal(unlink(path), 0);
+
+	pkguard_ctx_free(ctx);
+	seen_free(seen);
+}
+
+static void debug_logger(void *userdata, enum pkguard_log_level level, const char *msg)
+{
+	struct seen *seen = userdata;
+
+	if (level == PKGUARD_LOG_DEBUG)
+		seen_add(seen, strdup(msg));
+}
+
+/*
+ * How open_for() picks stanzas, against open() on hand-written status
+ * files: a field name in any case, a "Package:" in another field's
+ * continuation line (not a field), a package name in capitals; and what it
+ * leaves to libdpkg: a carriage return, a stanza without a Package field.
+ */
+static void test_open_for_picking(void **state)
+{
+	static const char y_status[] =
+		"Package: y\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n"
+		"Maintainer: pkguard <pkguard@example.invalid>\nDescription: y\n Package: x\n\n"
+		"PACKAGE:  X \t\nStatus: install ok installed\nVersion: 2\nArchitecture: all\n"
+		"Maintainer: pkguard <pkguard@example.invalid>\nDescription: x\n";
+	char root[sizeof(tmpdir) + 16], status[sizeof(root) + 64];
+	char *names[] = {"x", "y", "X", "z"};
+	const char *x = "x";
+	struct seen *seen = seen_new(), *log = seen_new();
+	struct pkguard_ctx *ctx;
+	struct pkguard_pkgdb *db;
+
+	make_root(root, sizeof(root), "picking", y_status, "/.\n/opt\n/opt/x\n");
+	/* A missing files list is a warning that leaks in libdpkg: y has one. */
+	snprintf(status, sizeof(status), "%s/var/lib/dpkg/info/y.list", root);
+	assert_int_equal(write_file(status, "/.\n/opt\n/opt/y\n"), 0);
+	check_open_for(root, names, sizeof(names) / sizeof(names[0]));
+	ctx = ctx_at(root);
+	pkguard_ctx_set_logger(ctx, debug_logger, log);
+	pkguard_ctx_set_log_level(ctx, PKGUARD_LOG_DEBUG);
+	db = open_for_at(ctx, &x, 1);
+	assert_int_equal(ops->lookup(db, "x", seen_pkg, seen), 0);
+	assert_int_equal(seen->n, 1);
+	assert_string_equal(seen->items[0], "x:all 2");
+	seen_clear(seen);
+	/* Only x's stanza was read. */
+	assert_int_equal(ops->lookup(db, "y", seen_pkg, seen), -PKGUARD_ENOPKG);
+	assert_false(seen_has_prefix(log, "dpkg: reading every package"));
+	ops->close(db);
+
+	/* A carriage return: libdpkg reads it all, as open() does. */
+	snprintf(status, sizeof(status), "%s/var/lib/dpkg/status", root);
+	assert_int_equal(write_file(status, "Package: x\r\nStatus: install ok installed\n"
+					    "Version: 1\nArchitecture: all\n"
+					    "Maintainer: pkguard <pkguard@example.invalid>\n"
+					    "Description: x\n\nPackage: y\n"
+					    "Status: install ok installed\nVersion: 1\n"
+					    "Architecture: all\n"
+					    "Maintainer: pkguard <pkguard@example.invalid>\n"
+					    "Description: y\n"),
+			 0);
+	db = open_for_at(ctx, &x, 1);
+	assert_true(seen_has_prefix(log, "dpkg: reading every package"));
+	assert_int_equal(ops->lookup(db, "y", seen_pkg, seen), 0);
+	seen_clear(seen);
+	ops->close(db);
+	check_open_for(root, names, sizeof(names) / sizeof(names[0]));
+	seen_clear(log);
+
+	/* A stanza without a Package field: libdpkg's error, as from open(). */
+	assert_int_equal(write_file(status, "Status: install ok installed\nVersion: 1\n\n"), 0);
+	db = NULL;
+	assert_int_equal(ops->open_for(ctx, &x, 1, &db), -PKGUARD_EBACKEND);
+	assert_null(db);
+	assert_true(seen_has_prefix(log, "dpkg: reading every package"));
+	assert_non_null(strstr(pkguard_ctx_errmsg(ctx), "libdpkg: "));
+	assert_non_null(strstr(pkguard_ctx_errmsg(ctx), status));
+
+	pkguard_ctx_free(ctx);
+	seen_free(seen);
+	seen_free(log);
+}
+
 /* After other roots, the host database loads in full again. */
 static void test_host_again(void **state)
 {
@@ -847,6 +1093,9 @@ int main(void)
 		cmocka_unit_test(test_malformed_list),
 		cmocka_unit_test(test_broken_status),
 		cmocka_unit_test(test_dpkg_error_sticks),
+		cmocka_unit_test(test_host_open_for),
+		cmocka_unit_test(test_private_open_for),
+		cmocka_unit_test(test_open_for_picking),
 		cmocka_unit_test(test_host_again),
 	};
 

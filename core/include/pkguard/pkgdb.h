@@ -44,6 +44,16 @@ struct pkguard_pkgdb_ops {
 	 */
 	int (*open)(struct pkguard_ctx *ctx, struct pkguard_pkgdb **out);
 
+	/*
+	 * open() for files() and lookup() of the N packages NAMES only (as
+	 * those take them, "name" or "name:arch"), for a backend that opens
+	 * that much faster than all of it: every other package may look not
+	 * installed, and owners() and owners_many() may refuse with -EINVAL.
+	 * NULL where a backend has none: open().
+	 */
+	int (*open_for)(struct pkguard_ctx *ctx, const char *const *names, size_t n,
+			struct pkguard_pkgdb **out);
+
 	/* Close; NULL is a no-op. */
 	void (*close)(struct pkguard_pkgdb *db);
 
