@@ -42,6 +42,10 @@ struct pkguard_inspection {
 int pkguard_pkgdb_open(struct pkguard_ctx *ctx, const struct pkguard_pkgdb_ops *backend,
 		       struct pkguard_pkgdb **db);
 
+/* pkguard_pkgdb_open() for lookup() and files() of the N packages NAMES only (see open_for). */
+int pkguard_pkgdb_open_for(struct pkguard_ctx *ctx, const struct pkguard_pkgdb_ops *backend,
+			   const char *const *names, size_t n, struct pkguard_pkgdb **db);
+
 /* Add every installed file of package NAME, as BACKEND knows it, to FS as a new target. */
 int pkguard_fileset_add_package(const struct pkguard_pkgdb_ops *backend, struct pkguard_pkgdb *db,
 				struct pkguard_fileset *fs, const char *name,

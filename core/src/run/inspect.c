@@ -48,6 +48,14 @@ int pkguard_pkgdb_open(struct pkguard_ctx *ctx, const struct pkguard_pkgdb_ops *
 	return backend->open(ctx, db);
 }
 
+int pkguard_pkgdb_open_for(struct pkguard_ctx *ctx, const struct pkguard_pkgdb_ops *backend,
+			   const char *const *names, size_t n, struct pkguard_pkgdb **db)
+{
+	if (!backend || !backend->open_for)
+		return pkguard_pkgdb_open(ctx, backend, db);
+	return backend->open_for(ctx, names, n, db);
+}
+
 int pkguard_fileset_add_package(const struct pkguard_pkgdb_ops *backend, struct pkguard_pkgdb *db,
 				struct pkguard_fileset *fs, const char *name,
 				const char *new_version)

@@ -530,17 +530,23 @@ int pkguard_config_load_file(struct pkguard_ctx *ctx, const char *file, struct p
 static int build_fileset(struct pkguard_run *r, const struct pkguard_run_target *targets, size_t n)
 {
 	struct pkguard_pkgdb *db = r->opts.db;
-	bool listed = true;
-	size_t i;
+	const char **names;
+	size_t i, n_names = 0;
 	int rc;
 
-	for (i = 0; i < n; i++)
-		listed &= targets[i].files != NULL;
-	if (!db && !listed) {
-		rc = pkguard_pkgdb_open(r->ctx, r->opts.backend, &db);
-		if (rc < 0)
-			return rc;
+	names = calloc(n ? n : 1, sizeof(*names));
+	if (!names)
+		return pkguard_fail(r->ctx, -ENOMEM, "cannot read the package database");
+	for (i = 0; i < n; i++) {
+		if (!targets[i].files)
+			names[n_names++] = targets[i].name;
 	}
+	/* Only the targets are looked up: the rest of the database need not be read. */
+	rc = !db && n_names ? pkguard_pkgdb_open_for(r->ctx, r->opts.backend, names, n_names, &db)
+			    : 0;
+	free(names);
+	if (rc < 0)
+		return rc;
 	rc = add_targets(r, db, targets, n);
 	if (db && db != r->opts.db)
 		r->opts.backend->close(db);
