@@ -305,11 +305,15 @@ int main(int argc, char **argv)
 				  "unknown command '%s' (see pkguard --help)", argv[optind]);
 		goto out;
 	}
-	if (commands[i]->prefault)
+	if (commands[i]->prefault) {
+		/* The first thread: one started while another of ours runs is slow here. */
+		pkguard_scan_early_begin(cli.ctx);
 		start_prefault();
+	}
 	rc = commands[i]->run(&cli, argc - optind, argv + optind);
 out:
 	rc = exit_status(&cli, rc);
+	pkguard_scan_early_cancel();
 	pkguard_ctx_free(cli.ctx);
 	if (fflush(stdout) == EOF && rc == PKGUARD_EXIT_OK)
 		rc = PKGUARD_EXIT_INTERNAL;

@@ -146,6 +146,19 @@ struct pkguard_scan_early;
 int pkguard_scan_early_start(struct pkguard_ctx *ctx, struct pkguard_scan_early **early);
 
 /*
+ * Start the /proc/locks read of the process's next pkguard_scan_early_start()
+ * with CTX now, ahead of everything else a command does before it scans:
+ * the read's grace period then passes while the program starts up (a check
+ * of libc6 with 1000 processes waited for it otherwise: see
+ * tests/bench/README.md). Once per process, from one thread, before any
+ * other thread of ours is started (a thread started while another of ours
+ * runs took 1-2 ms here). pkguard_scan_early_cancel() lets go of a read
+ * that no start took (a command that ended up not scanning).
+ */
+void pkguard_scan_early_begin(struct pkguard_ctx *ctx);
+void pkguard_scan_early_cancel(void);
+
+/*
  * The lock table from the /proc/locks read early, as pkguard_locktab_read()
  * would return it (waiting for the read to finish). The first call only:
  * later ones read /proc/locks anew, as do calls with EARLY NULL.

@@ -95,14 +95,16 @@ static void *load_bpf(void *arg)
 }
 #endif
 
-int pkguard_scan_early_start(struct pkguard_ctx *ctx, struct pkguard_scan_early **early)
-{
-	struct pkguard_scan_early *e;
+/* The /proc/locks read pkguard_scan_early_begin() started, for the next start. */
+static struct pkguard_scan_early *begun;
 
-	*early = NULL;
-	e = calloc(1, sizeof(*e));
+/* A new struct pkguard_scan_early, its /proc/locks read started; NULL without memory. */
+static struct pkguard_scan_early *early_new(struct pkguard_ctx *ctx)
+{
+	struct pkguard_scan_early *e = calloc(1, sizeof(*e));
+
 	if (!e)
-		return -ENOMEM;
+		return NULL;
 	e->proc_fd = pkguard_ctx_proc_fd(ctx);
 #ifdef PKGUARD_HAVE_BPF
 	e->stream_fd = -1;
@@ -110,6 +112,43 @@ int pkguard_scan_early_start(struct pkguard_ctx *ctx, struct pkguard_scan_early 
 #endif
 	if (e->proc_fd >= 0)
 		e->locks_running = thread_start(&e->locks_thread, read_locks, e) == 0;
+	return e;
+}
+
+void pkguard_scan_early_begin(struct pkguard_ctx *ctx)
+{
+	if (!begun)
+		begun = early_new(ctx);
+}
+
+void pkguard_scan_early_cancel(void)
+{
+	/*
+	 * Not joined: the read may wait for its grace period yet. Its thread
+	 * is let go, and keeps its memory (reachable from here) until we exit.
+	 */
+	if (begun && begun->locks_running) {
+		pthread_detach(begun->locks_thread);
+		begun->locks_running = false;
+	} else if (begun) {
+		pkguard_scan_early_free(begun);
+		begun = NULL;
+	}
+}
+
+int pkguard_scan_early_start(struct pkguard_ctx *ctx, struct pkguard_scan_early **early)
+{
+	struct pkguard_scan_early *e;
+
+	*early = NULL;
+	if (begun && begun->proc_fd == pkguard_ctx_proc_fd(ctx)) {
+		e = begun;
+		begun = NULL;
+	} else {
+		e = early_new(ctx);
+		if (!e)
+			return -ENOMEM;
+	}
 #ifdef PKGUARD_HAVE_BPF
 	if (e->proc_fd >= 0 && (pkguard_ctx_maps(ctx) == PKGUARD_MAPS_AUTO ||
 				pkguard_ctx_maps(ctx) == PKGUARD_MAPS_BPF))
