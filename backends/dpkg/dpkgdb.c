@@ -1022,10 +1022,11 @@ static int dpkg_lookup(struct pkguard_pkgdb *db, const char *name, pkguard_pkg_f
  * name ends at a space or ':', compared without case; its value starts after
  * the ':' and blanks, its trailing blanks dropped; package names compare
  * without case (pkg_hash_find_set()). Whatever the picking cannot read with
- * certainty (a carriage return or ^Z anywhere, a stanza without a Package
- * field, an update file libdpkg would refuse) makes it hand everything to
- * modstatdb_open() after all, which then parses or refuses the file as
- * before.
+ * certainty (odd_bytes() anywhere, a stanza without a Package field or
+ * final newline, an update file libdpkg would refuse) makes it hand
+ * everything to modstatdb_open() after all, which then parses or refuses
+ * the file as before. Stanzas not picked are not checked: a malformed one
+ * that modstatdb_open() would refuse goes unnoticed unless it is a target's.
  */
 struct pick {
 	const char *const *names; /* package names, ":arch" ignored */
@@ -1090,6 +1091,23 @@ static int pick_stanza(const struct pick *pick, const char *p, const char *end, 
 	return found;
 }
 
+/*
+ * Bytes that libdpkg reads in ways the picking does not follow: a NUL, ^Z
+ * (its end of file), and the blanks other than space and tab (\r \v \f,
+ * which end a field name there).
+ */
+static bool odd_bytes(const char *data, size_t len)
+{
+	static const char odd[] = {'\0', 0x1a, '\r', '\v', '\f'};
+	size_t i;
+
+	for (i = 0; i < sizeof(odd); i++) {
+		if (memchr(data, odd[i], len))
+			return true;
+	}
+	return false;
+}
+
 /* Copy the picked stanzas of the status file into a memfd (pick->fd). */
 static int pick_status(struct pkguard_pkgdb *db, struct pick *pick)
 {
@@ -1120,8 +1138,7 @@ static int pick_status(struct pkguard_pkgdb *db, struct pick *pick)
 	if (data == MAP_FAILED)
 		return pkguard_fail(db->ctx, -errno, "cannot read '%s'", pick->status);
 	end = data + st.st_size;
-	if (memchr(data, '\r', (size_t)st.st_size) || memchr(data, 0x1a, (size_t)st.st_size) ||
-	    memchr(data, '\0', (size_t)st.st_size))
+	if (odd_bytes(data, (size_t)st.st_size))
 		pick->everything = true;
 	for (p = data; !pick->everything && p < end; p = next) {
 		while (p < end && *p == '\n')
@@ -1205,7 +1222,7 @@ static int pick_updates(struct pkguard_pkgdb *db, struct pick *pick)
 				p++;
 			const char *end = p + strlen(p);
 
-			found = strchr(data, '\r') || strchr(data, 0x1a) || p == end
+			found = odd_bytes(data, (size_t)got) || p == end
 					? -1
 					: pick_stanza(pick, p, end, &next);
 			/* One stanza, ending in a newline: anything else is libdpkg's to judge. */

@@ -39,9 +39,11 @@
  * answer for those names as open() would, every other package looks not
  * installed, and owners() and owners_many() fail with -EINVAL. A status
  * file with anything the picking does not read for certain (a carriage
- * return, a NUL or ^Z, a stanza without a Package field, a missing final
- * newline, an update file libdpkg would refuse) is read whole instead, with
- * a debug message, and then fails or not as with open().
+ * return, vertical tab or form feed, a NUL or ^Z, a stanza without a Package
+ * field, a missing final newline, an update file libdpkg would refuse) is
+ * read whole instead, with a debug message, and then fails or not as with
+ * open(). The stanzas of other packages are not parsed, so one that
+ * open() would refuse goes unnoticed.
  *
  * Errors. libdpkg reports errors by longjmp(); each entry point catches them
  * and returns -PKGUARD_EBACKEND with the libdpkg message, prefixed
