@@ -1054,24 +1054,31 @@ static bool picked_name(const struct pick *pick, const char *value, size_t len)
 }
 
 /*
- * The stanza at P (before END, at most up to an empty line): its end in
- * *NEXT (after the newline of its last line, or END) and whether its
- * Package field names a target. Returns -1 for a stanza without a Package
- * field.
+ * The stanza at P, after any empty lines, up to the next empty line (or
+ * END): where it starts and ends (*START, and *NEXT after the newline of
+ * its last line), and whether its Package field names a target. Returns -1
+ * for a stanza without a Package field or a final newline (libdpkg's to
+ * judge); 0 with *START at END when only empty lines are left.
  */
-static int pick_stanza(const struct pick *pick, const char *p, const char *end, const char **next)
+static int pick_stanza(const struct pick *pick, const char *p, const char *end, const char **start,
+		       const char **next)
 {
-	const char *stop = memmem(p, (size_t)(end - p), "\n\n", 2);
-	const char *line, *eol, *v, *ve;
+	const char *stop, *line, *eol, *v, *ve;
 	int found = -1;
 
+	while (p < end && *p == '\n')
+		p++;
+	*start = *next = p;
+	if (p == end)
+		return 0;
+	stop = memmem(p, (size_t)(end - p), "\n\n", 2);
 	stop = stop ? stop + 1 : end;
 	*next = stop;
+	if (stop[-1] != '\n')
+		return -1;
 	for (line = p; line < stop; line = eol + 1) {
 		eol = memchr(line, '\n', (size_t)(stop - line));
-		if (!eol)
-			eol = stop;
-		if (line == eol || *line == ' ' || *line == '\t')
+		if (*line == ' ' || *line == '\t')
 			continue; /* a continuation */
 		for (v = line; v < eol && *v != ':' && *v != ' ' && *v != '\t'; v++)
 			;
@@ -1111,7 +1118,7 @@ static bool odd_bytes(const char *data, size_t len)
 /* Copy the picked stanzas of the status file into a memfd (pick->fd). */
 static int pick_status(struct pkguard_pkgdb *db, struct pick *pick)
 {
-	const char *data, *p, *end, *next;
+	const char *data, *p, *end, *start, *next;
 	struct stat st;
 	int fd, rc = 0, found;
 
@@ -1141,15 +1148,10 @@ static int pick_status(struct pkguard_pkgdb *db, struct pick *pick)
 	if (odd_bytes(data, (size_t)st.st_size))
 		pick->everything = true;
 	for (p = data; !pick->everything && p < end; p = next) {
-		while (p < end && *p == '\n')
-			p++;
-		if (p == end)
-			break;
-		found = pick_stanza(pick, p, end, &next);
-		/* Without its final newline the file is libdpkg's to refuse. */
-		if (found < 0 || next[-1] != '\n')
+		found = pick_stanza(pick, p, end, &start, &next);
+		if (found < 0)
 			pick->everything = true;
-		else if (found && (write(pick->fd, p, (size_t)(next - p)) != next - p ||
+		else if (found && (write(pick->fd, start, (size_t)(next - start)) != next - start ||
 				   write(pick->fd, "\n", 1) != 1)) {
 			rc = pkguard_fail(db->ctx, -errno, "cannot read '%s'", pick->status);
 			break;
@@ -1181,8 +1183,8 @@ static int pick_updates(struct pkguard_pkgdb *db, struct pick *pick)
 	struct dirent **names = NULL;
 	char *dir, *path = NULL, *data;
 	int n, i, rc = 0, found;
-	size_t len = 0;
-	const char *next;
+	const char *start, *next, *more;
+	size_t len;
 	ssize_t got;
 	FILE *f;
 
@@ -1210,32 +1212,25 @@ static int pick_updates(struct pkguard_pkgdb *db, struct pick *pick)
 			break;
 		}
 		data = NULL;
+		len = 0;
 		f = fopen(path, "re");
 		got = f ? getdelim(&data, &len, '\0', f) : -1;
-		/* Unreadable, gone meanwhile, or with a NUL: libdpkg says what it makes of it. */
-		if (got < 0 || data[got - 1] == '\0') {
+		/*
+		 * Exactly one stanza, or libdpkg says what it makes of the file
+		 * (unreadable, gone meanwhile, empty, odd bytes, more stanzas).
+		 */
+		found = got <= 0 || odd_bytes(data, (size_t)got)
+				? -1
+				: pick_stanza(pick, data, data + got, &start, &next);
+		if (found >= 0 &&
+		    (start == data + got ||
+		     pick_stanza(pick, next, data + got, &more, &next) != 0 || more != data + got))
+			found = -1;
+		if (found < 0) {
 			pick->everything = true;
-		} else {
-			const char *p = data;
-
-			while (*p == '\n')
-				p++;
-			const char *end = p + strlen(p);
-
-			found = odd_bytes(data, (size_t)got) || p == end
-					? -1
-					: pick_stanza(pick, p, end, &next);
-			/* One stanza, ending in a newline: anything else is libdpkg's to judge. */
-			if (found >= 0 && next[-1] != '\n')
-				found = -1;
-			while (found >= 0 && next < end && *next == '\n')
-				next++;
-			if (found < 0 || next != end)
-				pick->everything = true;
-			else if (found) {
-				pick->updates[pick->n_updates++] = path;
-				path = NULL;
-			}
+		} else if (found) {
+			pick->updates[pick->n_updates++] = path;
+			path = NULL;
 		}
 		if (f)
 			fclose(f);
@@ -1261,7 +1256,7 @@ static void pick_release(struct pick *pick)
 	free(pick->updates);
 }
 
-/* ARG: the struct pick of open_for(), or NULL to read everything. */
+/* ARG: the struct pick of open_db(). */
 static int open_body(struct pkguard_pkgdb *db, void *arg)
 {
 	const struct pick *pick = arg;
@@ -1281,7 +1276,7 @@ static int open_body(struct pkguard_pkgdb *db, void *arg)
 	pkg_infodb_reset_dir();
 	pkg_infodb_set_format(PKG_INFODB_FORMAT_UNKNOWN);
 
-	if (pick == NULL || pick->everything) {
+	if (pick->everything) {
 		modstatdb_open(msdbrw_readonly);
 	} else {
 		/* What modstatdb_open(msdbrw_readonly) does, on the picked stanzas. */
