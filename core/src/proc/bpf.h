@@ -31,10 +31,34 @@ struct maps_bpf;
 #define MAPS_BPF_MAX ((size_t)65530 * 16 * 32)
 
 /*
- * Load the iterator program. Returns 0 with *OUT set, or a negative errno
- * with *WHY saying what failed (for a debug message).
+ * Where the loaded program is kept for the runs after this one (see
+ * maps_bpf_load()). The BPF filesystem lives in memory: a reboot, which a
+ * new kernel needs, empties it.
  */
-int maps_bpf_load(struct maps_bpf **out, const char **why);
+#define MAPS_BPF_KEEP "/sys/fs/bpf/pkguard"
+
+/* What maps_bpf_load() did with the directory it keeps the program in. */
+struct maps_bpf_kept {
+	bool found;	 /* the program came from there */
+	bool added;	 /* it was loaded and is kept there now */
+	const char *why; /* neither, and why (for a debug message); NULL: no directory asked */
+};
+
+/*
+ * The iterator program. Loading it costs about 7 ms of CPU (the kernel
+ * relocates it against its BTF and verifies it), so a loaded program is
+ * pinned in the directory KEEP (NULL: none), under a name that comes from
+ * its skeleton's hash (PKGUARD_MAPS_BPF_ID), and taken from there by the
+ * next run: about 0.05 ms. The directory must be in a BPF filesystem and
+ * root's alone (created 0700 if missing), the pinned object root's and a
+ * tracing program named pkguard_maps; whatever else is under the name is
+ * replaced. Pinning one removes the oldest programs of other builds
+ * (maps-*) beyond four in all. It needs Linux 6.5 (BPF_F_PATH_FD); elsewhere each run loads
+ * the program. KEPT says what happened. Returns 0 with *OUT set, or a
+ * negative errno with *WHY saying what failed (for a debug message).
+ */
+int maps_bpf_load(const char *keep, struct maps_bpf **out, struct maps_bpf_kept *kept,
+		  const char **why);
 
 /*
  * The records of process PID (bpf/records.h) into B, replacing its content:
@@ -61,10 +85,11 @@ void maps_bpf_free(struct maps_bpf *bpf);
 
 /* The iterator where this system allows it, or why not (maps_bpf_prepare()). */
 struct maps_bpf_prep {
-	struct maps_bpf *bpf; /* NULL: not here */
-	const char *why;      /* why not, for a debug message */
-	int rc;		      /* with WHY, the errno of the load, or 0 */
-	long clk_tck;	      /* to turn the iterator's start times into stat's */
+	struct maps_bpf *bpf;	   /* NULL: not here */
+	const char *why;	   /* why not, for a debug message */
+	struct maps_bpf_kept kept; /* where it came from (MAPS_BPF_KEEP) */
+	int rc;			   /* with WHY, the errno of the load, or 0 */
+	long clk_tck;		   /* to turn the iterator's start times into stat's */
 	/*
 	 * The iterator's start times and cgroups read as /proc shows them to
 	 * us: we are in the first time and cgroup namespaces.

@@ -1677,6 +1677,12 @@ static int bpf_start(struct scan_job *job)
 		pkguard_log(job->ctx, PKGUARD_LOG_DEBUG, "process scan: mappings through BPF%s%s",
 			    early ? " (loaded early)" : "",
 			    job->bpf_direct ? "" : " (start times and cgroups from /proc)");
+		if (prep->kept.found || prep->kept.added)
+			pkguard_log(job->ctx, PKGUARD_LOG_DEBUG, "BPF program %s %s",
+				    prep->kept.found ? "taken from" : "kept in", MAPS_BPF_KEEP);
+		else
+			pkguard_log(job->ctx, PKGUARD_LOG_DEBUG, "BPF program loaded, not kept: %s",
+				    prep->kept.why ? prep->kept.why : "another run keeps its own");
 		return 0;
 	}
 	if (job->maps == PKGUARD_MAPS_BPF)
