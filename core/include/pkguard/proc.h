@@ -166,8 +166,22 @@ void pkguard_scan_early_cancel(void);
 int pkguard_scan_early_locks(struct pkguard_ctx *ctx, struct pkguard_scan_early *early,
 			     struct pkguard_locktab **out);
 
+/*
+ * Has EARLY's /proc/locks read finished, so that pkguard_scan_early_locks()
+ * would not wait? Also true when it runs no read (EARLY NULL, or a read
+ * already taken): then pkguard_scan_early_locks() reads /proc/locks itself.
+ */
+bool pkguard_scan_early_locks_ready(struct pkguard_scan_early *early);
+
 /* Waits for what is still running. After the scans that use it. */
 void pkguard_scan_early_free(struct pkguard_scan_early *early);
+
+/*
+ * Would OPTS->locks change what a scan with OPTS finds? Only locks on wanted
+ * files do (see pkguard_scan_opts.locks): without any, a scan without the
+ * locks finds the same.
+ */
+bool pkguard_scan_locks_matter(const struct pkguard_scan_opts *opts);
 
 /*
  * Scan every process in the context's /proc. Returns 0 with *out set (free

@@ -33,6 +33,8 @@ struct pkguard_inspection {
 	double seconds;
 	/* Started before the package database is read (may be NULL): see pkguard/proc.h. */
 	struct pkguard_scan_early *early;
+	/* For tests: scan before taking the lock table, as when its read is late. */
+	bool locks_later;
 };
 
 /*

@@ -23,9 +23,10 @@ struct pkguard_scan_early {
 	int proc_fd;
 
 	pthread_t locks_thread;
-	bool locks_running; /* and not yet used */
-	struct buf locks;   /* the text of /proc/locks */
-	int locks_rc;	    /* of reading it */
+	bool locks_running;	/* and not yet used */
+	atomic_bool locks_read; /* its thread is done */
+	struct buf locks;	/* the text of /proc/locks */
+	int locks_rc;		/* of reading it */
 
 #ifdef PKGUARD_HAVE_BPF
 	pthread_t bpf_thread;
@@ -44,6 +45,7 @@ static void *read_locks(void *arg)
 	struct pkguard_scan_early *e = arg;
 
 	e->locks_rc = buf_read_at(&e->locks, e->proc_fd, "locks");
+	atomic_store(&e->locks_read, true);
 	return NULL;
 }
 
@@ -106,6 +108,7 @@ static struct pkguard_scan_early *early_new(struct pkguard_ctx *ctx)
 	if (!e)
 		return NULL;
 	e->proc_fd = pkguard_ctx_proc_fd(ctx);
+	atomic_init(&e->locks_read, false);
 #ifdef PKGUARD_HAVE_BPF
 	e->stream_fd = -1;
 	atomic_init(&e->stop_ahead, false);
@@ -167,6 +170,11 @@ int pkguard_scan_early_locks(struct pkguard_ctx *ctx, struct pkguard_scan_early 
 	early->locks_running = false;
 	return pkguard_locktab_from_read(ctx, early->locks_rc, early->locks.data, early->locks.len,
 					 out);
+}
+
+bool pkguard_scan_early_locks_ready(struct pkguard_scan_early *early)
+{
+	return !early || !early->locks_running || atomic_load(&early->locks_read);
 }
 
 #ifdef PKGUARD_HAVE_BPF

@@ -310,21 +310,26 @@ static int add_use(struct scanner *s, struct pkguard_proc *proc, size_t proc_ind
 	return 0;
 }
 
-static bool wanted(struct scanner *s, struct pkguard_fileid id)
+static bool opts_want(const struct pkguard_scan_opts *opts, struct pkguard_fileid id)
 {
 	const struct pkguard_file *f;
 	size_t cursor = 0;
 	size_t i;
 
-	if (!s->opts->want)
+	if (!opts->want)
 		return true;
-	if (pkguard_fileset_lookup(s->opts->want, id, &cursor, &f) == 0)
+	if (pkguard_fileset_lookup(opts->want, id, &cursor, &f) == 0)
 		return true;
-	for (i = 0; i < s->opts->n_lock_ids; i++) {
-		if (s->opts->lock_ids[i].dev == id.dev && s->opts->lock_ids[i].ino == id.ino)
+	for (i = 0; i < opts->n_lock_ids; i++) {
+		if (opts->lock_ids[i].dev == id.dev && opts->lock_ids[i].ino == id.ino)
 			return true;
 	}
 	return false;
+}
+
+static bool wanted(struct scanner *s, struct pkguard_fileid id)
+{
+	return opts_want(s->opts, id);
 }
 
 /*
@@ -540,9 +545,9 @@ static int read_maps(struct scanner *s, int dirfd, struct pkguard_proc *proc, si
 	return read_maps_text(s, dirfd, proc, proc_index, exe);
 }
 
-static bool lock_of_interest(struct scanner *s, const struct pkguard_lock *l)
+static bool lock_wanted(const struct pkguard_scan_opts *opts, const struct pkguard_lock *l)
 {
-	return !l->waiter && l->kind != PKGUARD_LOCK_LEASE && s->opts->want && wanted(s, l->id);
+	return !l->waiter && l->kind != PKGUARD_LOCK_LEASE && opts->want && opts_want(opts, l->id);
 }
 
 /* POSIX locks belong to a process and show its pid (in our pid namespace). */
@@ -555,7 +560,8 @@ static int add_posix_locks(struct scanner *s, struct pkguard_proc *proc, size_t 
 	for (i = 0; locks && i < locks->n_locks; i++) {
 		const struct pkguard_lock *l = &locks->locks[i];
 
-		if (l->kind != PKGUARD_LOCK_POSIX || l->pid != proc->pid || !lock_of_interest(s, l))
+		if (l->kind != PKGUARD_LOCK_POSIX || l->pid != proc->pid ||
+		    !lock_wanted(s->opts, l))
 			continue;
 		rc = add_use(s, proc, proc_index, l->id, PKGUARD_USE_LOCK, "", 0, 0, 0);
 		if (rc < 0)
@@ -952,7 +958,7 @@ static enum bpf_verdict bpf_triage(struct scanner *s, const struct bpf_task *t, 
 	}
 	for (i = 0; !keep && locks && i < locks->n_locks; i++) {
 		if (locks->locks[i].kind == PKGUARD_LOCK_POSIX && locks->locks[i].pid == pid &&
-		    lock_of_interest(s, &locks->locks[i]))
+		    lock_wanted(s->opts, &locks->locks[i]))
 			keep = true;
 	}
 	if (!keep) {
@@ -1131,7 +1137,7 @@ static int scan_pid(struct scanner *s, pid_t pid)
 	return scan_proc(s, pid);
 }
 
-static bool any_fd_locks(const struct pkguard_scan_opts *opts, struct scanner *s)
+static bool any_fd_locks(const struct pkguard_scan_opts *opts)
 {
 	size_t i;
 
@@ -1141,11 +1147,25 @@ static bool any_fd_locks(const struct pkguard_scan_opts *opts, struct scanner *s
 		const struct pkguard_lock *l = &opts->locks->locks[i];
 
 		if ((l->kind == PKGUARD_LOCK_FLOCK || l->kind == PKGUARD_LOCK_OFD) &&
-		    lock_of_interest(s, l))
+		    lock_wanted(opts, l))
 			return true;
 		/* btrfs: the lock's device may not be the file's; match by inode then confirm. */
 		if (l->kind != PKGUARD_LOCK_LEASE && major(l->id.dev) == 0 &&
 		    pkguard_fileset_has_ino(opts->want, l->id.ino))
+			return true;
+	}
+	return false;
+}
+
+bool pkguard_scan_locks_matter(const struct pkguard_scan_opts *opts)
+{
+	size_t i;
+
+	if (any_fd_locks(opts))
+		return true;
+	for (i = 0; opts->locks && i < opts->locks->n_locks; i++) {
+		if (opts->locks->locks[i].kind == PKGUARD_LOCK_POSIX &&
+		    lock_wanted(opts, &opts->locks->locks[i]))
 			return true;
 	}
 	return false;
@@ -1732,7 +1752,7 @@ int pkguard_proc_scan(struct pkguard_ctx *ctx, const struct pkguard_scan_opts *o
 	rc = scanner_init(&s[0], &job);
 	if (rc < 0)
 		goto fail;
-	job.walk_fds = any_fd_locks(opts, &s[0]);
+	job.walk_fds = any_fd_locks(opts);
 	if (want_thread(&job) && pthread_mutex_init(&job.log_lock, NULL) == 0) {
 		job.threaded = true;
 		rc = scanner_init(&s[1], &job);

@@ -75,19 +75,60 @@ int pkguard_fileset_add_package(const struct pkguard_pkgdb_ops *backend, struct 
 	return rc;
 }
 
+/* The lock table, into INS->locks; without it, exe and maps still answer. */
+static void take_locks(struct pkguard_ctx *ctx, struct pkguard_inspection *ins)
+{
+	if (pkguard_scan_early_locks(ctx, ins->early, &ins->locks) < 0)
+		pkguard_log(ctx, PKGUARD_LOG_WARN, "%s; lock holders are not reported",
+			    pkguard_ctx_errmsg(ctx));
+}
+
+/* Does the policy name a lockfile among FS's files? */
+static bool names_lockfiles(const struct pkguard_fileset *fs)
+{
+	size_t i, n = pkguard_fileset_n_files(fs);
+
+	for (i = 0; i < n; i++) {
+		if (pkguard_fileset_file(fs, i)->flags & PKGUARD_FILE_LOCKFILE)
+			return true;
+	}
+	return false;
+}
+
 int pkguard_inspect(struct pkguard_ctx *ctx, struct pkguard_inspection *ins)
 {
 	struct pkguard_scan_opts opts = {.want = ins->fs, .early = ins->early};
 	uint64_t t0 = pkguard_now_ns();
+	bool later;
 	int rc;
 
-	/* Without /proc/locks lock holders are unknown, but exe and maps still answer. */
-	rc = pkguard_scan_early_locks(ctx, ins->early, &ins->locks);
-	if (rc < 0)
-		pkguard_log(ctx, PKGUARD_LOG_WARN, "%s; lock holders are not reported",
-			    pkguard_ctx_errmsg(ctx));
-	opts.locks = ins->locks;
+	/*
+	 * Reading /proc/locks waits for an RCU grace period (about 10 ms
+	 * here), longer than the rest of a check's start: unless it is done
+	 * already, the scan goes first. The locks matter only when a file of
+	 * the targets is locked; then the scan runs again with them. Where the
+	 * policy names lockfiles, their holders are what it looks for, and the
+	 * scan waits for the table instead.
+	 */
+	later = ins->locks_later ||
+		(!pkguard_scan_early_locks_ready(ins->early) && !names_lockfiles(ins->fs));
+	if (!later) {
+		take_locks(ctx, ins);
+		opts.locks = ins->locks;
+	}
 	rc = pkguard_proc_scan(ctx, &opts, &ins->procs);
+	if (rc == 0 && later) {
+		take_locks(ctx, ins);
+		opts.locks = ins->locks;
+		if (pkguard_scan_locks_matter(&opts)) {
+			pkguard_log(
+				ctx, PKGUARD_LOG_DEBUG,
+				"a file of the targets is locked: scanning again with the locks");
+			pkguard_proctab_free(ins->procs);
+			ins->procs = NULL;
+			rc = pkguard_proc_scan(ctx, &opts, &ins->procs);
+		}
+	}
 	if (rc == 0)
 		rc = pkguard_detect(ctx, ins->fs, ins->procs, &ins->findings);
 	ins->seconds = (double)(pkguard_now_ns() - t0) / 1e9;
