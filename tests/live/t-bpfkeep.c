@@ -25,6 +25,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -119,6 +120,17 @@ static pid_t still_child(void)
 	return pid;
 }
 
+/* Is the running kernel MAJOR.MINOR or later? */
+static bool kernel_since(int major, int minor)
+{
+	struct utsname u;
+	int a = 0, b = 0;
+
+	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &a, &b) != 2)
+		return false;
+	return a > major || (a == major && b >= minor);
+}
+
 static bool exists(const char *path)
 {
 	struct stat st;
@@ -159,8 +171,10 @@ int main(void)
 		kill(kid, SIGKILL);
 		return 77;
 	}
-	if (!kept.added && kept.why && strstr(kept.why, "6.5")) {
+	/* Only a kernel that predates BPF_F_PATH_FD may refuse: elsewhere that is a bug. */
+	if (!kept.added && kept.why && strstr(kept.why, "6.5") && !kernel_since(6, 5)) {
 		fprintf(stderr, "t-bpfkeep: %s\n", kept.why);
+		maps_bpf_free(bpf);
 		kill(kid, SIGKILL);
 		return 77;
 	}

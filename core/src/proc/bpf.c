@@ -47,8 +47,16 @@ struct obj_attr {
 
 static int obj_at(int cmd, int dirfd, const char *name, int fd)
 {
-	struct obj_attr attr = {(__u64)(uintptr_t)name, (__u32)fd, OBJ_F_PATH_FD, dirfd};
-	long rc = syscall(__NR_bpf, cmd, &attr, sizeof(attr));
+	struct obj_attr attr;
+	long rc;
+
+	/* The padding after path_fd too: the kernel refuses nonzero bytes past its fields. */
+	memset(&attr, 0, sizeof(attr));
+	attr.pathname = (__u64)(uintptr_t)name;
+	attr.bpf_fd = (__u32)fd;
+	attr.file_flags = OBJ_F_PATH_FD;
+	attr.path_fd = dirfd;
+	rc = syscall(__NR_bpf, cmd, &attr, sizeof(attr));
 
 	return rc < 0 ? -errno : (int)rc;
 }
