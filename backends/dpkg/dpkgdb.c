@@ -1054,6 +1054,21 @@ static bool picked_name(const struct pick *pick, const char *value, size_t len)
 }
 
 /*
+ * The first empty line's newline after P ("\n\n"), or NULL. memchr() per
+ * line rather than memmem(), whose two-byte search goes a byte at a time:
+ * 1% of a check's CPU over this host's 900 KB status file.
+ */
+static const char *empty_line(const char *p, const char *end)
+{
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) && p + 1 < end) {
+		if (p[1] == '\n')
+			return p;
+		p++;
+	}
+	return NULL;
+}
+
+/*
  * The stanza at P, after any empty lines, up to the next empty line (or
  * END): where it starts and ends (*START, and *NEXT after the newline of
  * its last line), and whether its Package field names a target. Returns -1
@@ -1071,7 +1086,7 @@ static int pick_stanza(const struct pick *pick, const char *p, const char *end, 
 	*start = *next = p;
 	if (p == end)
 		return 0;
-	stop = memmem(p, (size_t)(end - p), "\n\n", 2);
+	stop = empty_line(p, end);
 	stop = stop ? stop + 1 : end;
 	*next = stop;
 	if (stop[-1] != '\n')
