@@ -1664,6 +1664,15 @@ static bool want_thread(const struct scan_job *job)
 		return true;
 	if (job->opts->threads == 1 || (!job->stream && job->n_pids < 128))
 		return false;
+	/*
+	 * The stream read ahead to its end (a small system): what is left is
+	 * parsing it, sooner done than a second thread is started (in a run
+	 * of the live test with 16 processes, that thread had read each of
+	 * them through an iterator of its own before this one took the first
+	 * from the stream).
+	 */
+	if (job->stream && job->ahead_eof)
+		return false;
 	return sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) >= 2;
 }
 
