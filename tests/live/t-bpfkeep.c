@@ -17,7 +17,6 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,19 +33,7 @@
 #include "pkguard_maps_id.h"
 #include "proc/bpf.h"
 
-static int failures;
-
-static void expect(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	printf("%s: ", ok ? "ok" : "FAIL");
-	vprintf(fmt, ap);
-	printf("\n");
-	va_end(ap);
-	failures += !ok;
-}
+#include "expect.h"
 
 static int sys_bpf(int cmd, union bpf_attr *attr)
 {
@@ -76,25 +63,30 @@ static int get(const char *path)
 	return sys_bpf(BPF_OBJ_GET, &attr);
 }
 
-/* The type of the object pinned at PATH: 0 a program, 1 a map, -1 none. */
+/*
+ * The kind of object pinned at PATH, as its fd's fdinfo says: 0 a
+ * program (prog_type), 1 a map (map_type), -1 none or neither.
+ */
 static int pinned_kind(const char *path)
 {
-	struct bpf_prog_info info;
-	union bpf_attr attr;
-	int fd, rc;
+	char name[64], line[256];
+	int fd = get(path), kind = -1;
+	FILE *f;
 
-	fd = get(path);
 	if (fd < 0)
 		return -1;
-	memset(&info, 0, sizeof(info));
-	memset(&attr, 0, sizeof(attr));
-	attr.info.bpf_fd = (__u32)fd;
-	attr.info.info_len = sizeof(info);
-	attr.info.info = (__u64)(uintptr_t)&info;
-	rc = sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr);
+	snprintf(name, sizeof(name), "/proc/self/fdinfo/%d", fd);
+	f = fopen(name, "r");
+	while (f && kind < 0 && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "prog_type:", 10) == 0)
+			kind = 0;
+		else if (strncmp(line, "map_type:", 9) == 0)
+			kind = 1;
+	}
+	if (f)
+		fclose(f);
 	close(fd);
-	/* A map's info is shorter and has no program type there. */
-	return rc == 0 && info.type == BPF_PROG_TYPE_TRACING ? 0 : 1;
+	return kind;
 }
 
 static struct maps_bpf *load(const char *keep, struct maps_bpf_kept *kept)

@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,19 +29,7 @@
 #include "pkguard/proc.h"
 #include "pkguard/run.h"
 
-static int failures;
-
-static void expect(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	printf("%s: ", ok ? "ok" : "FAIL");
-	vprintf(fmt, ap);
-	printf("\n");
-	va_end(ap);
-	failures += !ok;
-}
+#include "expect.h"
 
 /* Did the inspection say it scanned again? */
 static bool rescanned;
