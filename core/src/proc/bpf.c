@@ -57,7 +57,6 @@ static int obj_at(int cmd, int dirfd, const char *name, int fd)
 	attr.file_flags = OBJ_F_PATH_FD;
 	attr.path_fd = dirfd;
 	rc = syscall(__NR_bpf, cmd, &attr, sizeof(attr));
-
 	return rc < 0 ? -errno : (int)rc;
 }
 
