@@ -162,7 +162,7 @@ static int cmp_kept(const void *a, const void *b)
 
 /*
  * Remove the oldest programs other builds kept in DIRFD (an upgrade's old
- * one), so that at most KEEP_MAX stay. Names not ours (maps-*) are left.
+ * one), so that at most KEEP_MAX stay. Names not of the form maps-HASH are left.
  */
 static void forget_others(int dirfd)
 {
